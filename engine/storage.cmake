@@ -1,0 +1,2 @@
+# Owned by the storage engine. Paths relative to engine/.
+set(JETBACK_STORAGE_SOURCES)
