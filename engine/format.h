@@ -116,6 +116,33 @@ absl::Status EncodeLogHeader(const LogFileHeader& header,
 // Errors: -501 bad checksum or magic.
 absl::StatusOr<LogFileHeader> DecodeLogHeader(absl::Span<const char> block);
 
+// Header of every log block after block 0 (32 bytes). A group commit writes
+// a run of blocks: the first has kLogBlockGroupStart, the last
+// kLogBlockGroupEnd; payload bytes follow the header.
+inline constexpr uint16_t kLogBlockGroupStart = 1;
+inline constexpr uint16_t kLogBlockGroupEnd = 2;
+struct LogBlockHeader {
+  uint64_t checksum;       // XXH3-64 of bytes [8, kLogBlockSize)
+  uint32_t generation;
+  uint32_t block;          // block number in the file (header block is 0)
+  uint16_t data_len;       // payload bytes used in this block
+  uint16_t flags;          // kLogBlockGroup*
+  uint32_t reserved;
+  uint64_t log_signature;
+};
+static_assert(sizeof(LogBlockHeader) == 32);
+inline constexpr uint32_t kLogBlockPayload =
+    kLogBlockSize - sizeof(LogBlockHeader);
+// Fills in the header fields of `block` (payload already in place) and its
+// checksum.
+void SealLogBlock(const LogBlockHeader& header, absl::Span<char> block);
+// Checks one block: OK with *header filled, or -612 (bad checksum, wrong
+// generation or block number). An all-zero block is OK with a zeroed
+// *header (never written); IsZero tells the two apart.
+absl::Status CheckLogBlock(absl::Span<const char> block, uint32_t generation,
+                           uint32_t block_number, LogBlockHeader* header);
+bool IsZero(absl::Span<const char> data);
+
 // Verifies `data`, a run of whole blocks of generation `generation` starting
 // at file offset `offset` (a block multiple): block 0 must be a valid header
 // of that generation; every other block must be all-zero or carry a valid

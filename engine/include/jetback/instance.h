@@ -69,6 +69,7 @@ struct DatabaseHeaderInfo {
   uint32_t gen_max_committed = 0;
   BackupInfo full_prev, inc_prev, copy_prev, diff_prev;
   BackupInfo full_cur;  // set only in a streamed copy
+  uint64_t dbtime = 0;  // highest page stamp issued when the header was made
 };
 
 enum class TermMode {

@@ -1,0 +1,189 @@
+// Env::Default(): POSIX files with positional I/O and fdatasync.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "jetback/env.h"
+#include "jetback/status.h"
+
+namespace jetback {
+namespace {
+
+absl::Status ErrnoStatus(int err, absl::string_view what,
+                         absl::string_view path) {
+  JetErr jet = jet::JET_errDiskIO;
+  if (err == ENOSPC || err == EDQUOT) jet = jet::JET_errDiskFull;
+  if (err == ENOENT) jet = jet::JET_errFileNotFound;
+  if (err == EEXIST) jet = jet::JET_errFileAlreadyExists;
+  if (err == EACCES || err == EPERM) jet = jet::JET_errAccessDenied;
+  return JetStatus(jet, absl::StrCat(what, " ", path, ": ", strerror(err)));
+}
+
+class PosixFile : public File {
+ public:
+  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixFile() override { close(fd_); }
+
+  absl::Status Read(uint64_t offset, size_t n, char* scratch,
+                    size_t* read) override {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = pread(fd_, scratch + done, n - done, offset + done);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        *read = done;
+        return ErrnoStatus(errno, "read", path_);
+      }
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+    }
+    *read = done;
+    return absl::OkStatus();
+  }
+
+  absl::Status Write(uint64_t offset, absl::string_view data) override {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t r =
+          pwrite(fd_, data.data() + done, data.size() - done, offset + done);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, "write", path_);
+      }
+      done += static_cast<size_t>(r);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Sync() override {
+    if (fdatasync(fd_) != 0) return ErrnoStatus(errno, "fdatasync", path_);
+    return absl::OkStatus();
+  }
+
+  absl::Status Truncate(uint64_t size) override {
+    if (ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return ErrnoStatus(errno, "ftruncate", path_);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<uint64_t> Size() override {
+    struct stat st;
+    if (fstat(fd_, &st) != 0) return ErrnoStatus(errno, "fstat", path_);
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+class PosixEnv : public Env {
+ public:
+  absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
+                                                 OpenMode mode) override {
+    int flags = O_CLOEXEC;
+    switch (mode) {
+      case OpenMode::kReadOnly:
+        flags |= O_RDONLY;
+        break;
+      case OpenMode::kReadWrite:
+        flags |= O_RDWR;
+        break;
+      case OpenMode::kCreate:
+        flags |= O_RDWR | O_CREAT;
+        break;
+      case OpenMode::kCreateExclusive:
+        flags |= O_RDWR | O_CREAT | O_EXCL;
+        break;
+    }
+    if (path.empty()) {
+      return JetStatus(jet::JET_errInvalidPath, "empty file path");
+    }
+    int fd = open(path.c_str(), flags, 0644);
+    if (fd < 0) return ErrnoStatus(errno, "open", path);
+    return std::unique_ptr<File>(new PosixFile(fd, path));
+  }
+
+  absl::Status DeleteFile(const std::string& path) override {
+    if (unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink", path);
+    return absl::OkStatus();
+  }
+
+  absl::Status RenameFile(const std::string& from,
+                          const std::string& to) override {
+    if (rename(from.c_str(), to.c_str()) != 0) {
+      return ErrnoStatus(errno, "rename", from);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status SyncDir(const std::string& dir) override {
+    int fd = open(dir.empty() ? "." : dir.c_str(),
+                  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, "open dir", dir);
+    int rc = fsync(fd);
+    int err = errno;
+    close(fd);
+    if (rc != 0) return ErrnoStatus(err, "fsync dir", dir);
+    return absl::OkStatus();
+  }
+
+  absl::Status CreateDirs(const std::string& dir) override {
+    if (dir.empty()) return JetStatus(jet::JET_errInvalidPath, "empty dir");
+    std::string partial;
+    size_t pos = 0;
+    while (pos != std::string::npos) {
+      pos = dir.find('/', pos + 1);
+      partial = dir.substr(0, pos);
+      if (partial.empty()) continue;
+      if (mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+        return ErrnoStatus(errno, "mkdir", partial);
+      }
+    }
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return JetStatus(jet::JET_errInvalidPath,
+                       absl::StrCat("not a directory: ", dir));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<std::string>> ListDir(
+      const std::string& dir) override {
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) return ErrnoStatus(errno, "opendir", dir);
+    std::vector<std::string> names;
+    while (struct dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") names.push_back(std::move(name));
+    }
+    closedir(d);
+    return names;
+  }
+
+  bool FileExists(const std::string& path) override {
+    return access(path.c_str(), F_OK) == 0;
+  }
+
+  absl::StatusOr<uint64_t> FileSize(const std::string& path) override {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", path);
+    return static_cast<uint64_t>(st.st_size);
+  }
+};
+
+}  // namespace
+
+Env* Env::Default() {
+  static Env* env = new PosixEnv;
+  return env;
+}
+
+}  // namespace jetback
