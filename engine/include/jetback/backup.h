@@ -175,6 +175,11 @@ class BackupEngine {
   // Returns true if it ended a backup whose lease ran out.
   virtual bool ExpireIfIdle(absl::Time now) = 0;
 
+  // Ends a running backup as aborted by the server (-801 with `reason`)
+  // without the entry checks, so Instance::Term (abrupt / stop-backup) can
+  // clean up even after StopService. Returns true if a backup was running.
+  virtual bool AbortForTerm(absl::string_view /*reason*/) { return false; }
+
   // Snapshot for status displays; phase kNone when no backup runs.
   virtual BackupProgress Progress() = 0;
   virtual bool InProgress() = 0;

@@ -1,0 +1,177 @@
+// Restore and offline verification of a backup set (ese-semantics.md
+// section 5.1 with explicit generation bounds). The backup directory is only
+// ever read.
+
+#include "jetback/restore.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/format.h"
+#include "engine/redo.h"
+#include "engine/restore_check.h"
+#include "jetback/status.h"
+
+namespace jetback {
+namespace {
+
+using restore_internal::CheckLogChain;
+using restore_internal::CheckStreamedDatabase;
+using restore_internal::JoinPath;
+using restore_internal::StreamedDatabase;
+
+constexpr size_t kCopyChunk = 1 << 20;
+
+absl::Status CopyRange(Env* env, const std::string& from, const std::string& to,
+                       uint64_t length) {
+  JB_ASSIGN_OR_RETURN(std::unique_ptr<File> in,
+                      env->OpenFile(from, OpenMode::kReadOnly));
+  JB_ASSIGN_OR_RETURN(std::unique_ptr<File> out,
+                      env->OpenFile(to, OpenMode::kCreateExclusive));
+  std::string buf(kCopyChunk, '\0');
+  for (uint64_t pos = 0; pos < length;) {
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>(kCopyChunk, length - pos));
+    size_t got = 0;
+    JB_RETURN_IF_ERROR(in->Read(pos, n, buf.data(), &got));
+    if (got != n) {
+      return JetStatus(jet::JET_errDiskIO, absl::StrCat(from, " is short"));
+    }
+    JB_RETURN_IF_ERROR(out->Write(pos, absl::string_view(buf.data(), n)));
+    pos += n;
+  }
+  return out->Sync();
+}
+
+// The restored file is the stream without its trailer page: [header]
+// [shadow][pages]. Its header needs logs up to gen_high and no longer claims
+// to be a streamed copy.
+absl::Status WriteRestoredDatabase(Env* env, const StreamedDatabase& db,
+                                   const std::string& to, uint32_t gen_high) {
+  const uint64_t page = db.page_size;
+  JB_RETURN_IF_ERROR(CopyRange(env, db.path, to, db.file_size - page));
+  DatabaseHeaderInfo header = db.header;
+  header.gen_max_required = std::max(header.gen_max_required, gen_high);
+  header.gen_max_committed = std::max(header.gen_max_committed, gen_high);
+  header.clean_shutdown = false;
+  header.full_cur = BackupInfo{};
+  std::string page_bytes(page, '\0');
+  JB_RETURN_IF_ERROR(
+      format::EncodeDbHeader(header, absl::MakeSpan(page_bytes)));
+  JB_ASSIGN_OR_RETURN(std::unique_ptr<File> out,
+                      env->OpenFile(to, OpenMode::kReadWrite));
+  for (uint64_t i = 0; i < format::kHeaderPages; ++i) {
+    JB_RETURN_IF_ERROR(out->Write(i * page, page_bytes));
+  }
+  return out->Sync();
+}
+
+absl::StatusOr<std::vector<std::string>> DatabaseNames(
+    Env* env, const RestoreOptions& options) {
+  if (!options.databases.empty()) return options.databases;
+  return restore_internal::FindDatabaseFiles(env, options.backup_dir,
+                                             options.base_name);
+}
+
+}  // namespace
+
+absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
+  Env* env = options.env != nullptr ? options.env : Env::Default();
+  if (options.gen_low == 0 || options.gen_high < options.gen_low) {
+    return JetStatus(jet::JET_errInvalidParameter,
+                     "restore needs 0 < gen_low <= gen_high");
+  }
+  if (options.backup_dir.empty() || options.target_dir.empty() ||
+      options.base_name.size() != 3) {
+    return JetStatus(
+        jet::JET_errInvalidParameter,
+        "restore needs a backup dir, a target dir and a base name");
+  }
+  if (auto existing = env->ListDir(options.target_dir);
+      existing.ok() && !existing->empty()) {
+    return JetStatus(jet::JET_errInvalidParameter,
+                     absl::StrCat(options.target_dir, " is not empty"));
+  }
+  // Step 1: the log chain.
+  JB_ASSIGN_OR_RETURN(restore_internal::LogSet logs,
+                      CheckLogChain(env, options.backup_dir, options.base_name,
+                                    options.gen_low, options.gen_high));
+  // Step 4: every database, before anything is written.
+  JB_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                      DatabaseNames(env, options));
+  std::vector<StreamedDatabase> dbs;
+  for (const std::string& name : names) {
+    JB_ASSIGN_OR_RETURN(
+        StreamedDatabase db,
+        CheckStreamedDatabase(env, JoinPath(options.backup_dir, name),
+                              logs.log_signature));
+    if (db.header.full_cur.gen_low < options.gen_low) {
+      return JetStatus(jet::JET_errStartingRestoreLogTooHigh,
+                       absl::StrCat(name, " needs logs from generation ",
+                                    db.header.full_cur.gen_low,
+                                    ", below gen_low ", options.gen_low));
+    }
+    if (db.trailer.backup.gen_high > options.gen_high) {
+      return JetStatus(jet::JET_errEndingRestoreLogTooLow,
+                       absl::StrCat(name, " needs logs up to generation ",
+                                    db.trailer.backup.gen_high,
+                                    ", above gen_high ", options.gen_high));
+    }
+    dbs.push_back(std::move(db));
+  }
+
+  const std::string log_dir = JoinPath(options.target_dir, "logs");
+  JB_RETURN_IF_ERROR(env->CreateDirs(log_dir));
+  RestoreResult result;
+  RedoOptions redo;
+  redo.env = env;
+  redo.log_dir = log_dir;
+  redo.base_name = options.base_name;
+  redo.page_size = logs.page_size;
+  redo.gen_low = options.gen_low;
+  redo.gen_high = options.gen_high;
+  for (size_t i = 0; i < dbs.size(); ++i) {
+    const std::string to = JoinPath(options.target_dir, names[i]);
+    JB_RETURN_IF_ERROR(
+        WriteRestoredDatabase(env, dbs[i], to, options.gen_high));
+    redo.page_size = dbs[i].page_size;
+    redo.targets.push_back({dbs[i].header.db_signature, to});
+    result.databases.push_back(
+        {to, dbs[i].header.full_cur.gen_low, dbs[i].trailer.backup.gen_high});
+  }
+  for (uint32_t g = options.gen_low; g <= options.gen_high && g != 0; ++g) {
+    const std::string name = format::ArchiveLogName(options.base_name, g);
+    const std::string from = JoinPath(options.backup_dir, name);
+    JB_ASSIGN_OR_RETURN(uint64_t size, env->FileSize(from));
+    JB_RETURN_IF_ERROR(CopyRange(env, from, JoinPath(log_dir, name), size));
+  }
+  JB_RETURN_IF_ERROR(env->SyncDir(log_dir));
+  JB_RETURN_IF_ERROR(env->SyncDir(options.target_dir));
+  if (options.progress) {
+    const uint32_t high = options.gen_high;
+    auto report = options.progress;
+    redo.progress = [report, high](uint32_t gen) { report(gen, high); };
+  }
+  JB_ASSIGN_OR_RETURN(RedoResult replayed, ReplayArchiveLogs(redo));
+  result.log_bytes_replayed = replayed.log_bytes;
+
+  // The result must be clean, consistent databases.
+  for (const RestoredDatabase& db : result.databases) {
+    JB_ASSIGN_OR_RETURN(std::unique_ptr<File> file,
+                        env->OpenFile(db.path, OpenMode::kReadOnly));
+    uint32_t page_size = 0;
+    JB_ASSIGN_OR_RETURN(
+        DatabaseHeaderInfo header,
+        restore_internal::ReadHeaderPage(file.get(), &page_size));
+    if (!header.clean_shutdown) {
+      return JetStatus(jet::JET_errDatabaseDirtyShutdown,
+                       absl::StrCat(db.path, " is not clean after replay"));
+    }
+  }
+  return result;
+}
+
+}  // namespace jetback
