@@ -1,2 +1,16 @@
 # Owned by the streaming backup / restore engine. Paths relative to engine/.
-set(JETBACK_BACKUP_SOURCES backup.cc)
+set(JETBACK_BACKUP_SOURCES backup.cc backup_logs.cc backup_stream.cc
+  restore.cc restore_check.cc restore_verify.cc)
+
+# Registered by engine/CMakeLists.txt once jetback_engine exists.
+function(jetback_backup_tests)
+  jetback_cc_test(NAME backup_scenario_test
+    SRCS backup_scenario_test.cc backup_test_util.cc
+    DEPS jetback_engine TIMEOUT 120)
+  jetback_cc_test(NAME backup_test
+    SRCS backup_test.cc backup_test_util.cc
+    DEPS jetback_engine TIMEOUT 300)
+  jetback_cc_test(NAME restore_test
+    SRCS restore_test.cc backup_test_util.cc
+    DEPS jetback_engine TIMEOUT 120)
+endfunction()
