@@ -1,0 +1,102 @@
+// File: daemon/config.h
+//
+// jetbackd's configuration: listeners, hosted instances, roles and limits.
+// Read from a TOML file (see systemd/jetbackd.toml.example for every key) or
+// built from the embedded default: one instance "demo" under a local state
+// directory, listening on a Unix socket inside it.
+//
+// Errors are JET_ERR statuses (-1003) whose message names the offending key,
+// e.g. "instances[1].page_size: must be 4096, 8192, 16384 or 32768".
+
+#ifndef JETBACK_DAEMON_CONFIG_H_
+#define JETBACK_DAEMON_CONFIG_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace jetback::daemon {
+
+struct ListenerConfig {
+  enum class Kind { kUnix, kTcp };
+  Kind kind = Kind::kUnix;
+  std::string address;  // socket path (unix) or host:port (tcp)
+};
+
+// Parses "unix:PATH" or "tcp:HOST:PORT". `key` names the setting in errors.
+absl::StatusOr<ListenerConfig> ParseListener(absl::string_view spec,
+                                             absl::string_view key);
+
+struct TlsConfig {
+  std::string cert_file;       // server certificate chain (PEM)
+  std::string key_file;        // its private key (PEM)
+  std::string client_ca_file;  // CA that signs client certificates (PEM)
+};
+
+// Principals granted each role: "uid:0", "uid:backup", "gid:jetback",
+// "cert:ops-agent" (client certificate common name).
+struct RolesConfig {
+  std::vector<std::string> read;  // run and watch backups
+  std::vector<std::string> stop;  // StopBackup, StopService, attach/detach
+  std::vector<std::string> data;  // the Data service
+};
+
+struct InstanceConfig {
+  std::string name;
+  std::string data_dir;  // databases are file names inside it
+  std::string log_dir;
+  std::string system_dir;
+  std::string base_name = "E00";
+  uint32_t page_size = 8192;
+  uint64_t log_file_size = 1 << 20;
+  bool circular_logging = false;
+  // Attached at start, created (with `tables`) when missing.
+  std::vector<std::string> databases;
+  std::vector<std::string> tables;
+};
+
+struct DaemonConfig {
+  std::string state_dir;
+  std::vector<ListenerConfig> listeners;
+  mode_t socket_mode = 0660;
+  std::string socket_group;  // empty: the daemon's group
+  TlsConfig tls;
+  RolesConfig roles;
+  absl::Duration lease = absl::Seconds(60);
+  uint32_t chunk_size = 1 << 20;  // ReadFile data bytes per message
+  // How long an aborted stream may wait for its client before TryCancel.
+  absl::Duration stop_grace = absl::Seconds(1);
+  int max_streams = 64;  // concurrent ReadFile streams, all instances
+  int max_transaction_ops = 10000;
+  absl::Duration keepalive = absl::Seconds(30);
+  std::vector<InstanceConfig> instances;
+};
+
+// The embedded default for `state_dir`: instance "demo" with demo.edb and
+// table "default", socket <state_dir>/jetbackd.sock, every role granted to
+// root and to the daemon's own uid.
+DaemonConfig DefaultConfig(const std::string& state_dir);
+
+// Parses TOML text. `state_dir_override` (from --state-dir), when non-empty,
+// replaces the file's state_dir. Relative instance paths are resolved
+// against the state directory.
+absl::StatusOr<DaemonConfig> ParseConfig(absl::string_view toml,
+                                         absl::string_view source_name,
+                                         const std::string& state_dir_override);
+
+absl::StatusOr<DaemonConfig> LoadConfigFile(
+    const std::string& path, const std::string& state_dir_override);
+
+// Checks a database file name: non-empty, no '/', no "..", no NUL.
+// Errors: -1002 JET_errInvalidName.
+absl::Status CheckFileName(absl::string_view name);
+
+}  // namespace jetback::daemon
+
+#endif  // JETBACK_DAEMON_CONFIG_H_

@@ -1,0 +1,105 @@
+// File: daemon/host.h
+//
+// The instances jetbackd hosts, created from the configuration, plus what the
+// daemon tracks beside the engine: the ReadFile streams running on each
+// instance (so a stop reaches them within one chunk), the size of the file
+// open in each instance's slot, and per-backup throughput for status.
+//
+// Thread-safety: all methods may be called concurrently.
+
+#ifndef JETBACK_DAEMON_HOST_H_
+#define JETBACK_DAEMON_HOST_H_
+
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "daemon/config.h"
+#include "jetback/backup.h"
+#include "jetback/instance.h"
+
+namespace jetback::daemon {
+
+// A running ReadFile stream, as the host sees it.
+class ReadStream {
+ public:
+  virtual ~ReadStream() = default;
+  // Ends the stream with `why` at its next chunk boundary. Never blocks.
+  virtual void Abort(const absl::Status& why) = 0;
+};
+
+struct HostedInstance {
+  InstanceConfig config;
+  Instance* instance = nullptr;
+  BackupEngine& backup() { return instance->backup(); }
+
+  absl::Mutex mu;
+  std::set<ReadStream*> streams ABSL_GUARDED_BY(mu);
+  // Size of the file open in the slot (handle 0), recorded at OpenFile.
+  bool file_open ABSL_GUARDED_BY(mu) = false;
+  uint64_t file_size ABSL_GUARDED_BY(mu) = 0;
+  // Whether a stream delivered the open file through its end.
+  bool file_complete ABSL_GUARDED_BY(mu) = false;
+};
+
+class Host {
+ public:
+  // Creates and initialises every configured instance (crash recovery
+  // included), creating directories, databases and tables that are missing.
+  static absl::StatusOr<std::unique_ptr<Host>> Open(const DaemonConfig& config);
+  ~Host();
+
+  // By name; "" is the legacy form: -1081 with several instances, else the
+  // only one. Unknown: -1003.
+  absl::StatusOr<HostedInstance*> Find(absl::string_view name);
+  std::vector<HostedInstance*> instances();
+
+  // Sets the engine's abort flag and ends every stream of the instance with
+  // -801 carrying reason and initiator. Returns the affected backup id.
+  std::string StopBackup(HostedInstance* hosted, absl::string_view reason,
+                         absl::string_view initiator);
+  // StopBackup on every instance.
+  void StopAll(absl::string_view reason, absl::string_view initiator);
+
+  // Ends backups whose lease ran out (and their streams).
+  void ExpireIdle(absl::Time now);
+
+  // Stream bookkeeping. Register fails (-1011) beyond the stream limit.
+  absl::Status Register(HostedInstance* hosted, ReadStream* stream);
+  void Unregister(HostedInstance* hosted, ReadStream* stream);
+  // Live stream objects, counted until they are destroyed.
+  void StreamCreated();
+  void StreamDestroyed();
+  // Waits until every stream object is gone or `deadline` passes.
+  bool WaitForStreams(absl::Time deadline);
+
+  // One line of live progress for systemd's STATUS=.
+  std::string StatusLine();
+
+  // Terms every instance (a running backup ends as aborted).
+  void Close();
+
+  const DaemonConfig& config() const { return config_; }
+
+ private:
+  explicit Host(DaemonConfig config);
+  absl::Status Start();
+  void AbortStreams(HostedInstance* hosted, const absl::Status& why);
+
+  const DaemonConfig config_;
+  InstanceRegistry registry_;
+  std::vector<std::unique_ptr<HostedInstance>> hosted_;
+  absl::Mutex mu_;
+  int registered_ ABSL_GUARDED_BY(mu_) = 0;
+  int live_streams_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace jetback::daemon
+
+#endif  // JETBACK_DAEMON_HOST_H_

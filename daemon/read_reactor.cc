@@ -1,0 +1,215 @@
+#include "daemon/read_reactor.h"
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/log.h"
+#include "jetback/status.h"
+#include "proto/jet_status.h"
+
+namespace jetback::daemon {
+
+ReadFileReactor::ReadFileReactor(Host* host, HostedInstance* hosted,
+                                 grpc::CallbackServerContext* ctx,
+                                 const ReadPlan& plan)
+    : host_(host), hosted_(hosted), ctx_(ctx), plan_(plan) {
+  host_->StreamCreated();
+}
+
+ReadFileReactor::~ReadFileReactor() = default;
+
+ReadFileReactor* ReadFileReactor::Start(Host* host, HostedInstance* hosted,
+                                        grpc::CallbackServerContext* ctx,
+                                        const ReadPlan& plan,
+                                        const absl::Status& refused) {
+  auto* reactor = new ReadFileReactor(host, hosted, ctx, plan);
+  absl::Status status = refused;
+  if (status.ok()) status = host->Register(hosted, reactor);
+  if (!status.ok()) {
+    {
+      absl::MutexLock lock(&reactor->mu_);
+      reactor->FinishLocked(ToGrpcStatus(status));
+    }
+    reactor->Unref();  // no reader thread
+    return reactor;
+  }
+  std::thread([reactor] {
+    reactor->ReaderLoop();
+    reactor->EscalateIfStalled();
+    reactor->Unref();
+  }).detach();
+  return reactor;
+}
+
+void ReadFileReactor::ReaderLoop() {
+  EVP_MD_CTX* sha = nullptr;
+  if (plan_.digest) {
+    sha = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(sha, EVP_sha256(), nullptr);
+  }
+  uint64_t offset = plan_.offset;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto can_read = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_reading_ || !ready_.has_value();
+      };
+      mu_.Await(absl::Condition(&can_read));
+      if (stop_reading_) break;
+    }
+    // The read (and page verification) happens here, outside every lock,
+    // while the previous chunk is on the wire.
+    v1::FileChunk chunk;
+    const uint64_t want =
+        std::min<uint64_t>(plan_.chunk_size, plan_.end - offset);
+    std::string* data = chunk.mutable_data();
+    size_t n = 0;
+    if (want > 0) {
+      data->resize(want);
+      absl::StatusOr<size_t> read = hosted_->backup().ReadAt(
+          plan_.backup_id, plan_.handle, offset,
+          absl::Span<char>(data->data(), data->size()));
+      if (!read.ok()) {
+        absl::MutexLock lock(&mu_);
+        if (!stop_reading_) {
+          stop_reading_ = true;
+          final_ = ToGrpcStatus(read.status());
+          if (!write_in_flight_ && !finished_) FinishLocked(*final_);
+        }
+        break;
+      }
+      n = *read;
+    }
+    data->resize(n);
+    chunk.set_offset(offset);
+    chunk.set_xxh3(XXH3_64bits(data->data(), n));
+    if (sha != nullptr) EVP_DigestUpdate(sha, data->data(), n);
+    offset += n;
+    const bool last = n == 0 || offset >= plan_.end;
+    if (last) {
+      chunk.set_last(true);
+      chunk.set_file_size(plan_.file_size != 0 ? plan_.file_size : offset);
+      if (sha != nullptr) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int len = 0;
+        EVP_DigestFinal_ex(sha, digest, &len);
+        chunk.set_sha256(digest, len);
+      }
+    }
+    if (last && plan_.file_size != 0 && offset >= plan_.file_size) {
+      absl::MutexLock lock(&hosted_->mu);
+      hosted_->file_complete = true;
+    }
+    absl::MutexLock lock(&mu_);
+    if (stop_reading_) break;
+    SendLocked(std::move(chunk));
+    if (last) {
+      stop_reading_ = true;
+      final_ = grpc::Status::OK;
+      if (!write_in_flight_ && !finished_) FinishLocked(*final_);
+      break;
+    }
+  }
+  if (sha != nullptr) EVP_MD_CTX_free(sha);
+}
+
+void ReadFileReactor::SendLocked(v1::FileChunk chunk) {
+  if (finished_) return;
+  if (write_in_flight_) {
+    ready_ = std::move(chunk);
+    return;
+  }
+  writing_ = std::move(chunk);
+  write_in_flight_ = true;
+  StartWrite(&writing_);
+}
+
+void ReadFileReactor::FinishLocked(const grpc::Status& status) {
+  if (finished_) return;
+  finished_ = true;
+  stop_reading_ = true;
+  ready_.reset();
+  Finish(status);
+}
+
+void ReadFileReactor::Abort(const absl::Status& why) {
+  absl::MutexLock lock(&mu_);
+  if (finished_ || aborted_) return;
+  aborted_ = true;
+  stop_reading_ = true;
+  ready_.reset();
+  final_ = ToGrpcStatus(why);
+  if (!write_in_flight_) FinishLocked(*final_);
+}
+
+// A stopped stream whose client does not take its pending write is
+// cancelled after the grace period (RST_STREAM); the engine side was
+// released when the stop happened.
+void ReadFileReactor::EscalateIfStalled() {
+  absl::MutexLock lock(&mu_);
+  if (!aborted_) return;
+  auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return done_ || finished_;
+  };
+  if (mu_.AwaitWithTimeout(absl::Condition(&settled),
+                           host_->config().stop_grace)) {
+    return;
+  }
+  LogWarn("cancelling stalled ReadFile stream",
+          {{"instance", hosted_->config.name}, {"peer", ctx_->peer()}});
+  // OnCancel/OnDone of a non-inlineable reactor run on gRPC's executor, never
+  // inside TryCancel, and ctx_ lives until OnDone (which needs mu_).
+  ctx_->TryCancel();
+}
+
+void ReadFileReactor::OnWriteDone(bool ok) {
+  absl::MutexLock lock(&mu_);
+  write_in_flight_ = false;
+  if (finished_) return;
+  if (!ok) {
+    FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,
+                              "client went away during the stream"));
+  } else if (aborted_) {
+    FinishLocked(*final_);
+  } else if (ready_.has_value()) {
+    writing_ = std::move(*ready_);
+    ready_.reset();
+    write_in_flight_ = true;
+    StartWrite(&writing_);
+  } else if (final_.has_value()) {
+    FinishLocked(*final_);
+  }
+}
+
+void ReadFileReactor::OnCancel() {
+  absl::MutexLock lock(&mu_);
+  stop_reading_ = true;
+  ready_.reset();
+  if (finished_) return;
+  if (!final_.has_value() || final_->ok()) {
+    final_ = grpc::Status(grpc::StatusCode::CANCELLED, "stream cancelled");
+  }
+  if (!write_in_flight_) FinishLocked(*final_);
+}
+
+void ReadFileReactor::OnDone() {
+  host_->Unregister(hosted_, this);
+  {
+    absl::MutexLock lock(&mu_);
+    done_ = true;
+  }
+  Unref();
+}
+
+void ReadFileReactor::Unref() {
+  if (refs_.fetch_sub(1) != 1) return;
+  Host* host = host_;
+  delete this;
+  host->StreamDestroyed();
+}
+
+}  // namespace jetback::daemon

@@ -1,0 +1,94 @@
+// File: daemon/read_reactor.h
+//
+// The ReadFile stream: a callback-API server-streaming reactor fed by its own
+// reader thread. The thread reads and verifies chunk k+1 (BackupEngine::
+// ReadAt) while chunk k is on the wire and starts each write itself; the
+// reactions only hand over the next chunk or finish, and never block.
+//
+// A stop (Abort) ends the stream with the given status at the next write
+// completion, or at once when no write is in flight; if the client does not
+// take the pending write within the grace period the call is cancelled.
+// The object deletes itself once both OnDone ran and the reader thread ended.
+
+#ifndef JETBACK_DAEMON_READ_REACTOR_H_
+#define JETBACK_DAEMON_READ_REACTOR_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "daemon/host.h"
+#include "jetback/v1/backup.grpc.pb.h"
+
+namespace jetback::daemon {
+
+struct ReadPlan {
+  std::string backup_id;
+  uint32_t handle = 0;
+  uint64_t offset = 0;
+  uint64_t end = UINT64_MAX;  // exclusive; UINT64_MAX: until ReadAt says 0
+  uint64_t file_size = 0;     // 0 when unknown
+  uint32_t chunk_size = 1 << 20;
+  bool digest = false;  // offset 0 to the end: SHA-256 in the last message
+};
+
+class ReadFileReactor : public grpc::ServerWriteReactor<v1::FileChunk>,
+                        public ReadStream {
+ public:
+  // Starts streaming `plan`, or finishes at once with `refused` when it is
+  // not OK (the reactor is still returned to gRPC and cleans up itself).
+  static ReadFileReactor* Start(Host* host, HostedInstance* hosted,
+                                grpc::CallbackServerContext* ctx,
+                                const ReadPlan& plan,
+                                const absl::Status& refused);
+
+  void Abort(const absl::Status& why) override;
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  ReadFileReactor(Host* host, HostedInstance* hosted,
+                  grpc::CallbackServerContext* ctx, const ReadPlan& plan);
+  ~ReadFileReactor() override;
+
+  void ReaderLoop();
+  // Fills `chunk` with the next read; false (with *status) on an error.
+  bool ReadNext(v1::FileChunk* chunk, absl::Status* status);
+  // Hands `chunk` to the wire now, or parks it until the write completes.
+  void SendLocked(v1::FileChunk chunk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLocked(const grpc::Status& status)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EscalateIfStalled();
+  void Unref();
+
+  Host* const host_;
+  HostedInstance* const hosted_;
+  grpc::CallbackServerContext* const ctx_;
+  const ReadPlan plan_;
+  std::atomic<int> refs_{2};  // OnDone + reader thread
+
+  absl::Mutex mu_;
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool done_ ABSL_GUARDED_BY(mu_) = false;  // OnDone ran
+  bool stop_reading_ ABSL_GUARDED_BY(mu_) = false;
+  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  // Status to finish with once the writes before it completed.
+  std::optional<grpc::Status> final_ ABSL_GUARDED_BY(mu_);
+  // The next chunk, read while `writing_` is on the wire.
+  std::optional<v1::FileChunk> ready_ ABSL_GUARDED_BY(mu_);
+  // The message being written; gRPC references it until OnWriteDone.
+  v1::FileChunk writing_;
+};
+
+}  // namespace jetback::daemon
+
+#endif  // JETBACK_DAEMON_READ_REACTOR_H_

@@ -1,0 +1,116 @@
+// File: daemon/services.h
+//
+// The three gRPC services of jetback.v1, one implementation file each. They
+// are thin: authorise (WithRole), validate the request (Check...Request),
+// call the engine, convert the result once (ToGrpcStatus). Unary calls use
+// the synchronous API (engine calls may fsync, which must not happen inside
+// a callback reaction); ReadFile uses the callback API (read_reactor.h).
+//
+// Thread-safety: every handler may run concurrently.
+
+#ifndef JETBACK_DAEMON_SERVICES_H_
+#define JETBACK_DAEMON_SERVICES_H_
+
+#include "daemon/auth.h"
+#include "daemon/host.h"
+#include "jetback/v1/backup.grpc.pb.h"
+#include "jetback/v1/data.grpc.pb.h"
+#include "jetback/v1/instances.grpc.pb.h"
+
+namespace jetback::daemon {
+
+class BackupService final
+    : public v1::Backup::WithCallbackMethod_ReadFile<v1::Backup::Service> {
+ public:
+  BackupService(Host* host, const Authorizer* auth)
+      : host_(host), auth_(auth) {}
+
+  grpc::Status BeginBackup(grpc::ServerContext* ctx,
+                           const v1::BeginBackupRequest* req,
+                           v1::BeginBackupResponse* resp) override;
+  grpc::Status GetAttachInfo(grpc::ServerContext* ctx,
+                             const v1::BackupCall* req,
+                             v1::AttachInfo* resp) override;
+  grpc::Status OpenFile(grpc::ServerContext* ctx,
+                        const v1::OpenFileRequest* req,
+                        v1::OpenFileResponse* resp) override;
+  grpc::ServerWriteReactor<v1::FileChunk>* ReadFile(
+      grpc::CallbackServerContext* ctx,
+      const v1::ReadFileRequest* req) override;
+  grpc::Status CloseFile(grpc::ServerContext* ctx,
+                         const v1::CloseFileRequest* req,
+                         v1::CloseFileResponse* resp) override;
+  grpc::Status GetLogInfo(grpc::ServerContext* ctx, const v1::BackupCall* req,
+                          v1::LogInfo* resp) override;
+  grpc::Status GetTruncateLogInfo(grpc::ServerContext* ctx,
+                                  const v1::BackupCall* req,
+                                  v1::LogInfo* resp) override;
+  grpc::Status TruncateLog(grpc::ServerContext* ctx, const v1::BackupCall* req,
+                           v1::TruncateLogResponse* resp) override;
+  grpc::Status EndBackup(grpc::ServerContext* ctx,
+                         const v1::EndBackupRequest* req,
+                         v1::EndBackupResponse* resp) override;
+  grpc::Status StopBackup(grpc::ServerContext* ctx,
+                          const v1::StopBackupRequest* req,
+                          v1::StopBackupResponse* resp) override;
+  grpc::Status GetBackupStatus(grpc::ServerContext* ctx,
+                               const v1::InstanceRef* req,
+                               v1::BackupStatus* resp) override;
+  grpc::Status ListBackups(grpc::ServerContext* ctx,
+                           const v1::ListBackupsRequest* req,
+                           v1::ListBackupsResponse* resp) override;
+
+ private:
+  Host* const host_;
+  const Authorizer* const auth_;
+};
+
+class InstancesService final : public v1::Instances::Service {
+ public:
+  InstancesService(Host* host, const Authorizer* auth)
+      : host_(host), auth_(auth) {}
+
+  grpc::Status ListInstances(grpc::ServerContext* ctx,
+                             const v1::ListInstancesRequest* req,
+                             v1::ListInstancesResponse* resp) override;
+  grpc::Status StopService(grpc::ServerContext* ctx,
+                           const v1::StopServiceRequest* req,
+                           v1::StopServiceResponse* resp) override;
+  grpc::Status CreateDatabase(grpc::ServerContext* ctx,
+                              const v1::DatabaseRequest* req,
+                              v1::DatabaseInfo* resp) override;
+  grpc::Status AttachDatabase(grpc::ServerContext* ctx,
+                              const v1::DatabaseRequest* req,
+                              v1::DatabaseInfo* resp) override;
+  grpc::Status DetachDatabase(grpc::ServerContext* ctx,
+                              const v1::DatabaseRequest* req,
+                              v1::DetachDatabaseResponse* resp) override;
+
+ private:
+  Host* const host_;
+  const Authorizer* const auth_;
+};
+
+class DataService final : public v1::Data::Service {
+ public:
+  DataService(Host* host, const Authorizer* auth) : host_(host), auth_(auth) {}
+
+  grpc::Status CreateTable(grpc::ServerContext* ctx,
+                           const v1::TableRequest* req,
+                           v1::CreateTableResponse* resp) override;
+  grpc::Status Transact(grpc::ServerContext* ctx,
+                        const v1::TransactRequest* req,
+                        v1::TransactResponse* resp) override;
+  grpc::Status Get(grpc::ServerContext* ctx, const v1::GetRequest* req,
+                   v1::GetResponse* resp) override;
+  grpc::Status Scan(grpc::ServerContext* ctx, const v1::ScanRequest* req,
+                    grpc::ServerWriter<v1::Row>* writer) override;
+
+ private:
+  Host* const host_;
+  const Authorizer* const auth_;
+};
+
+}  // namespace jetback::daemon
+
+#endif  // JETBACK_DAEMON_SERVICES_H_
