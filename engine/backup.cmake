@@ -4,6 +4,9 @@ set(JETBACK_BACKUP_SOURCES backup.cc backup_logs.cc backup_stream.cc
 
 # Registered by engine/CMakeLists.txt once jetback_engine exists.
 function(jetback_backup_tests)
+  jetback_cc_test(NAME backup_stream_test
+    SRCS backup_stream_test.cc
+    DEPS jetback_engine TIMEOUT 60)
   jetback_cc_test(NAME backup_scenario_test
     SRCS backup_scenario_test.cc backup_test_util.cc
     DEPS jetback_engine TIMEOUT 120)
