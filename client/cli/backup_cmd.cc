@@ -1,0 +1,292 @@
+// `jetback backup`: streams a full or incremental backup into a backup set
+// (cli/backup_set.h). Flow: Begin -> GetAttachInfo -> per database
+// Open/ReadFile/Close -> GetLogInfo -> per log Open/ReadFile/Close ->
+// [TruncateLog] -> End(normal) -> manifest. Any failure or Ctrl-C ends the
+// backup with End(abort) and removes what was written, so nothing that looks
+// complete is left behind.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "client/cli/backup_set.h"
+#include "client/cli/commands.h"
+#include "client/cli/output.h"
+#include "client/cli/progress.h"
+#include "jetback/esent.h"
+
+namespace jetback::cli {
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void OnSigint(int) { g_interrupted.store(true); }
+
+// SIGINT only sets the flag (SA_RESETHAND: a second Ctrl-C kills at once).
+void InstallInterruptHandler() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+struct BackupArgs {
+  std::string instance;
+  std::string out;
+  bool incremental = false;
+  bool truncate_logs = false;
+  double max_rate = 0;  // bytes per second; 0: unlimited
+};
+
+absl::Status Interrupted() {
+  return JetStatus(jet::JET_errBackupAbortByCaller, "interrupted (Ctrl-C)");
+}
+
+class BackupRun {
+ public:
+  BackupRun(const GlobalOptions& g, const BackupArgs& args, Client* client)
+      : g_(g),
+        args_(args),
+        client_(client),
+        progress_(!g.json() && isatty(STDERR_FILENO), stderr) {}
+
+  // Runs the whole backup; on failure everything written is removed.
+  absl::Status Run(bool created_dir) {
+    start_ = absl::Now();
+    manifest_.set_format_version(1);
+    manifest_.set_instance(args_.instance);
+    manifest_.set_kind(args_.incremental ? "incremental" : "full");
+    manifest_.set_server(client_->server());
+    manifest_.set_started_at(NowRfc3339());
+
+    absl::Status status = Stream();
+    progress_.Clear();
+    if (status.ok()) return status;
+    if (!ref_.backup_id.empty()) {
+      // Ends the backup on the daemon whatever happened (even after -801).
+      client_->EndBackup(ref_, JET_bitBackupEndAbort).IgnoreError();
+    }
+    RemoveSetFiles(args_.out, written_, created_dir);
+    return status;
+  }
+
+  const Manifest& manifest() const { return manifest_; }
+  uint64_t total_bytes() const { return total_bytes_; }
+  absl::Duration elapsed() const { return absl::Now() - start_; }
+  const v1::EndBackupResponse& end() const { return end_; }
+
+ private:
+  absl::Status Stream() {
+    JB_ASSIGN_OR_RETURN(
+        v1::BeginBackupResponse begun,
+        client_->BeginBackup(args_.instance,
+                             args_.incremental ? JET_bitBackupIncremental : 0,
+                             absl::StrCat("jetback-cli pid ", getpid())));
+    ref_ = {args_.instance, begun.backup_id()};
+    manifest_.set_backup_id(begun.backup_id());
+    manifest_.set_page_size(begun.page_size());
+    if (g_interrupted.load()) return Interrupted();
+
+    if (!args_.incremental) {
+      JB_ASSIGN_OR_RETURN(std::vector<std::string> databases,
+                          client_->GetAttachInfo(ref_));
+      for (const std::string& db : databases) {
+        JB_RETURN_IF_ERROR(CopyFile(db, "database"));
+      }
+    }
+    JB_ASSIGN_OR_RETURN(v1::LogInfo logs, client_->GetLogInfo(ref_));
+    manifest_.set_gen_low(logs.gen_low());
+    manifest_.set_gen_high(logs.gen_high());
+    manifest_.set_base_name(logs.base_name());
+    for (const std::string& log : logs.files()) {
+      JB_RETURN_IF_ERROR(CopyFile(log, "log"));
+    }
+    if (args_.truncate_logs) {
+      JB_RETURN_IF_ERROR(client_->TruncateLog(ref_).status());
+      manifest_.set_truncated_logs(true);
+    }
+    if (g_interrupted.load()) return Interrupted();
+    JB_ASSIGN_OR_RETURN(end_, client_->EndBackup(ref_, JET_bitBackupEndNormal));
+    if (end_.outcome() != v1::BACKUP_OUTCOME_SUCCEEDED) {
+      const JetErr err = end_.abort_jet_err() != 0
+                             ? end_.abort_jet_err()
+                             : jet::JET_errBackupAbortByServer;
+      ref_.backup_id.clear();  // already ended
+      return JetStatusWithReason(err,
+                                 "the daemon recorded the backup as aborted",
+                                 end_.reason(), end_.initiator());
+    }
+    ref_.backup_id.clear();
+    manifest_.set_finished_at(NowRfc3339());
+    // Last: its presence marks the set complete.
+    JB_RETURN_IF_ERROR(WriteManifest(args_.out, manifest_));
+    return absl::OkStatus();
+  }
+
+  absl::Status CopyFile(const std::string& source, const std::string& kind) {
+    if (g_interrupted.load()) return Interrupted();
+    const std::string name = FileNameOf(source);
+    if (name.empty() || name == kManifestName || !names_.insert(name).second) {
+      return JetStatus(
+          jet::JET_errInvalidPath,
+          absl::StrCat("cannot store '", source,
+                       "' in the set: duplicate or reserved name"));
+    }
+    JB_ASSIGN_OR_RETURN(v1::OpenFileResponse opened,
+                        client_->OpenFile(ref_, source));
+    const uint32_t handle = opened.handle();
+    written_.push_back(name);
+    auto writer = SetFileWriter::Create(args_.out, name);
+    if (!writer.ok()) {
+      client_->CloseFile(ref_, handle).IgnoreError();
+      return writer.status();
+    }
+    uint64_t done = 0;
+    auto read = client_->ReadFile(
+        ref_, handle, 0, 0,
+        [&](uint64_t, absl::string_view data) -> absl::Status {
+          JB_RETURN_IF_ERROR((*writer)->Append(data));
+          done += data.size();
+          total_bytes_ += data.size();
+          progress_.Update(name, done, opened.size(), total_bytes_);
+          return Throttle();
+        },
+        &g_interrupted);
+    if (!read.ok()) {
+      client_->CloseFile(ref_, handle).IgnoreError();
+      return read.status();
+    }
+    if (!read->reached_end || read->bytes != opened.size()) {
+      client_->CloseFile(ref_, handle).IgnoreError();
+      return JetStatus(jet::JET_errDiskIO,
+                       absl::StrCat(source, ": got ", read->bytes, " of ",
+                                    opened.size(), " bytes"));
+    }
+    JB_ASSIGN_OR_RETURN(v1::CloseFileResponse closed,
+                        client_->CloseFile(ref_, handle));
+    if (!closed.complete()) {
+      return JetStatus(jet::JET_errInvalidBackupSequence,
+                       absl::StrCat(source, " was not counted as copied"));
+    }
+    JB_RETURN_IF_ERROR((*writer)->Commit());
+    ManifestFile* file = manifest_.add_files();
+    file->set_name(name);
+    file->set_kind(kind);
+    file->set_size((*writer)->size());
+    file->set_sha256((*writer)->sha256_hex());
+    file->set_source(source);
+    return absl::OkStatus();
+  }
+
+  // --max-rate: keeps the average read rate under the limit, waking every
+  // 100 ms so Ctrl-C stays prompt.
+  absl::Status Throttle() {
+    if (args_.max_rate <= 0) return absl::OkStatus();
+    const absl::Time due =
+        start_ +
+        absl::Seconds(static_cast<double>(total_bytes_) / args_.max_rate);
+    for (absl::Time now = absl::Now(); now < due; now = absl::Now()) {
+      if (g_interrupted.load()) return Interrupted();
+      absl::SleepFor(std::min(due - now, absl::Milliseconds(100)));
+    }
+    return absl::OkStatus();
+  }
+
+  const GlobalOptions& g_;
+  const BackupArgs& args_;
+  Client* client_;
+  ProgressLine progress_;
+  BackupRef ref_;
+  Manifest manifest_;
+  v1::EndBackupResponse end_;
+  std::vector<std::string> written_;
+  std::set<std::string> names_;
+  uint64_t total_bytes_ = 0;
+  absl::Time start_;
+};
+
+int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
+  bool created = false;
+  absl::Status prepared = PrepareOutputDir(args.out, &created);
+  if (!prepared.ok()) {
+    const int code = ReportError("backup", prepared);
+    return code == kExitJetError ? kExitUsage : code;
+  }
+  auto client = ConnectFrom(g);
+  if (!client.ok()) {
+    RemoveSetFiles(args.out, {}, created);
+    return ReportError("backup", client.status());
+  }
+  InstallInterruptHandler();
+  BackupRun run(g, args, client->get());
+  absl::Status status = run.Run(created);
+  if (!status.ok()) {
+    if (g_interrupted.load()) {
+      std::fprintf(stderr,
+                   "jetback: backup: interrupted; the backup was ended with "
+                   "EndBackup(abort) and nothing was kept in %s\n",
+                   args.out.c_str());
+      return kExitInterrupted;
+    }
+    return ReportError(absl::StrCat("backup of instance ", args.instance,
+                                    " failed; nothing was kept in ", args.out),
+                       status);
+  }
+  const Manifest& m = run.manifest();
+  const double seconds = absl::ToDoubleSeconds(run.elapsed());
+  const double rate = seconds > 0 ? run.total_bytes() / seconds : 0;
+  if (g.json()) {
+    std::printf(
+        "{\"ok\":true,\"instance\":%s,\"kind\":%s,\"dir\":%s,\"backup_id\":%s,"
+        "\"files\":%d,\"bytes\":%llu,\"seconds\":%.3f,\"gen_low\":%u,"
+        "\"gen_high\":%u,\"truncated_logs\":%s}\n",
+        JsonString(m.instance()).c_str(), JsonString(m.kind()).c_str(),
+        JsonString(args.out).c_str(), JsonString(m.backup_id()).c_str(),
+        m.files_size(), static_cast<unsigned long long>(run.total_bytes()),
+        seconds, m.gen_low(), m.gen_high(),
+        m.truncated_logs() ? "true" : "false");
+  } else {
+    std::printf(
+        "backup %s of instance %s saved at %s: %d files, %s in %s (%s/s), "
+        "logs %u-%u%s\n",
+        m.kind().c_str(), m.instance().c_str(), args.out.c_str(),
+        m.files_size(), HumanBytes(run.total_bytes()).c_str(),
+        absl::StrFormat("%.1fs", seconds).c_str(),
+        HumanBytes(static_cast<uint64_t>(rate)).c_str(), m.gen_low(),
+        m.gen_high(), m.truncated_logs() ? ", logs truncated" : "");
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddBackupCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
+  auto args = std::make_shared<BackupArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "backup",
+      "Stream a backup of an instance into a new backup set directory");
+  cmd->add_option("--instance", args->instance, "Instance name")->required();
+  cmd->add_option("--out", args->out,
+                  "Output directory (created; must be empty if it exists)")
+      ->required();
+  cmd->add_flag("--incremental", args->incremental,
+                "Logs-only backup since the last truncating backup");
+  cmd->add_flag("--truncate-logs", args->truncate_logs,
+                "Delete the logs the backup made unnecessary (TruncateLog)");
+  cmd->add_option("--max-rate", args->max_rate,
+                  "Limit the read rate, bytes per second")
+      ->check(CLI::NonNegativeNumber);
+  cmd->callback(
+      [&g, args, run] { *run = [&g, args] { return RunBackup(g, *args); }; });
+}
+
+}  // namespace jetback::cli

@@ -1,0 +1,273 @@
+// `jetback verify` and `jetback restore`: offline work on backup sets, with
+// the engine's VerifyBackupSet / Restore (jetback/restore.h). The set
+// directories are never modified.
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <system_error>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/cli/backup_set.h"
+#include "client/cli/commands.h"
+#include "client/cli/output.h"
+#include "jetback/restore.h"
+
+namespace jetback::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> DatabaseNames(const Manifest& m) {
+  std::vector<std::string> names;
+  for (const auto& f : m.files()) {
+    if (f.kind() == "database") names.push_back(f.name());
+  }
+  return names;
+}
+
+// Manifest and per-file size / SHA-256, then the engine's page, header and
+// log-chain checks. Prints each problem naming its file; true when clean.
+bool CheckSet(const std::string& dir, const Manifest& m) {
+  bool ok = true;
+  for (const FileProblem& p : CheckSetFiles(dir, m)) {
+    std::fprintf(stderr, "jetback: verify: %s/%s: %s\n", dir.c_str(),
+                 p.name.c_str(), p.problem.c_str());
+    ok = false;
+  }
+  if (!ok) return false;  // the engine would only repeat what is known
+  RestoreOptions options;
+  options.backup_dir = dir;
+  options.base_name = m.base_name().empty() ? "E00" : m.base_name();
+  options.gen_low = m.gen_low();
+  options.gen_high = m.gen_high();
+  options.databases = DatabaseNames(m);
+  auto verified = VerifyBackupSet(options);
+  if (!verified.ok()) {
+    std::fprintf(stderr, "jetback: verify: %s: %s\n", dir.c_str(),
+                 DescribeError(verified.status()).c_str());
+    return false;
+  }
+  for (const auto& f : verified->files) {
+    if (!f.status.ok()) {
+      std::fprintf(stderr, "jetback: verify: %s/%s: %s\n", dir.c_str(),
+                   f.name.c_str(), DescribeError(f.status).c_str());
+      ok = false;
+    }
+  }
+  return ok;
+}
+
+struct RestoreArgs {
+  std::string full;
+  std::vector<std::string> incrementals;
+  std::string to;
+};
+
+// Restores a chain (full set + incremental sets, in order) into `to`. A
+// chain is staged as hard links (copies across file systems) in a
+// temporary directory beside `to`, since Restore wants one directory.
+absl::Status RestoreChain(const RestoreArgs& args, std::string* summary) {
+  JB_ASSIGN_OR_RETURN(Manifest full, ReadManifest(args.full));
+  if (full.kind() != "full") {
+    return JetStatus(jet::JET_errInvalidParameter,
+                     absl::StrCat(args.full, " is an ", full.kind(),
+                                  " set; a restore starts from a full set"));
+  }
+  std::vector<std::pair<std::string, Manifest>> sets = {{args.full, full}};
+  uint32_t gen_high = full.gen_high();
+  for (const std::string& dir : args.incrementals) {
+    JB_ASSIGN_OR_RETURN(Manifest inc, ReadManifest(dir));
+    if (inc.kind() != "incremental" || inc.instance() != full.instance()) {
+      return JetStatus(
+          jet::JET_errInvalidParameter,
+          absl::StrCat(dir, " is not an incremental set of ", full.instance()));
+    }
+    if (inc.gen_low() > gen_high + 1 || inc.gen_high() < gen_high) {
+      return JetStatus(
+          jet::JET_errGivenLogFileIsNotContiguous,
+          absl::StrCat(dir, " holds logs ", inc.gen_low(), "-", inc.gen_high(),
+                       ", which do not continue ", gen_high));
+    }
+    gen_high = inc.gen_high();
+    sets.emplace_back(dir, inc);
+  }
+  for (const auto& [dir, m] : sets) {
+    for (const FileProblem& p : CheckSetFiles(dir, m)) {
+      return JetStatus(jet::JET_errDatabaseCorrupted,
+                       absl::StrCat(dir, "/", p.name, ": ", p.problem));
+    }
+  }
+  std::error_code ec;
+  if (fs::exists(args.to, ec) && !fs::is_empty(args.to, ec)) {
+    return JetStatus(jet::JET_errBackupDirectoryNotEmpty,
+                     absl::StrCat("restore target ", args.to,
+                                  " is not empty; nothing was overwritten"));
+  }
+
+  std::string backup_dir = args.full;
+  std::string staging;
+  if (sets.size() > 1) {
+    std::string parent = fs::absolute(args.to).parent_path().string();
+    fs::create_directories(parent, ec);
+    std::string tmpl = absl::StrCat(parent, "/.jetback-restore-XXXXXX");
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return JetStatus(
+          jet::JET_errDiskIO,
+          absl::StrCat("cannot create a staging directory in ", parent));
+    }
+    staging = tmpl;
+    std::map<std::string, std::string> sha_of;
+    for (const auto& [dir, m] : sets) {
+      for (const auto& f : m.files()) {
+        auto seen = sha_of.find(f.name());
+        if (seen != sha_of.end()) {
+          if (seen->second != f.sha256()) {
+            fs::remove_all(staging, ec);
+            return JetStatus(jet::JET_errGivenLogFileIsNotContiguous,
+                             absl::StrCat(dir, "/", f.name(),
+                                          " differs from the same file in an "
+                                          "earlier set of the chain"));
+          }
+          continue;
+        }
+        sha_of[f.name()] = f.sha256();
+        const fs::path from = fs::path(dir) / f.name();
+        const fs::path to = fs::path(staging) / f.name();
+        fs::create_hard_link(from, to, ec);
+        if (ec) fs::copy_file(from, to, ec);
+        if (ec) {
+          fs::remove_all(staging, ec);
+          return JetStatus(jet::JET_errDiskIO,
+                           absl::StrCat("cannot stage ", from.string()));
+        }
+      }
+    }
+    backup_dir = staging;
+  }
+  RestoreOptions options;
+  options.backup_dir = backup_dir;
+  options.target_dir = args.to;
+  options.base_name = full.base_name().empty() ? "E00" : full.base_name();
+  options.gen_low = full.gen_low();
+  options.gen_high = gen_high;
+  options.databases = DatabaseNames(full);
+  auto restored = Restore(options);
+  if (!staging.empty()) fs::remove_all(staging, ec);
+  if (!restored.ok()) return restored.status();
+  std::vector<std::string> dbs;
+  for (const auto& db : restored->databases) dbs.push_back(db.path);
+  *summary = absl::StrCat("restored ", full.instance(), " (", sets.size(),
+                          sets.size() == 1 ? " set" : " sets", ", logs ",
+                          full.gen_low(), "-", gen_high, ") into ", args.to,
+                          ": ", absl::StrJoin(dbs, ", "));
+  return absl::OkStatus();
+}
+
+int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep) {
+  auto manifest = ReadManifest(dir);
+  if (!manifest.ok()) {
+    ReportError(absl::StrCat("verify ", dir), manifest.status());
+    return kExitVerifyFailed;
+  }
+  if (!CheckSet(dir, *manifest)) {
+    std::fprintf(stderr, "jetback: verify: %s: FAILED\n", dir.c_str());
+    if (g.json())
+      std::printf("{\"ok\":false,\"dir\":%s}\n", JsonString(dir).c_str());
+    return kExitVerifyFailed;
+  }
+  if (deep) {
+    if (manifest->kind() != "full") {
+      std::fprintf(stderr,
+                   "jetback: verify --deep: %s is an incremental set; restore "
+                   "its chain with `jetback restore FULL --incremental %s "
+                   "--to DIR`\n",
+                   dir.c_str(), dir.c_str());
+      return kExitUsage;
+    }
+    std::string tmpl =
+        (fs::temp_directory_path() / "jetback-verify-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) {
+      return ReportError(
+          "verify --deep",
+          JetStatus(jet::JET_errDiskIO, "cannot create a temporary directory"));
+    }
+    RestoreArgs args{dir, {}, tmpl + "/restored"};
+    std::string summary;
+    absl::Status restored = RestoreChain(args, &summary);
+    std::error_code ec;
+    fs::remove_all(tmpl, ec);
+    if (!restored.ok()) {
+      ReportError(absl::StrCat("verify --deep ", dir, ": trial restore"),
+                  restored);
+      return kExitVerifyFailed;
+    }
+  }
+  if (g.json()) {
+    std::printf("{\"ok\":true,\"dir\":%s,\"files\":%d,\"deep\":%s}\n",
+                JsonString(dir).c_str(), manifest->files_size(),
+                deep ? "true" : "false");
+  } else {
+    std::printf("backup set %s OK: %s of %s, %d files, logs %u-%u%s\n",
+                dir.c_str(), manifest->kind().c_str(),
+                manifest->instance().c_str(), manifest->files_size(),
+                manifest->gen_low(), manifest->gen_high(),
+                deep ? ", trial restore passed" : "");
+  }
+  return kExitOk;
+}
+
+int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
+  std::string summary;
+  absl::Status status = RestoreChain(args, &summary);
+  if (!status.ok()) {
+    const int code = ReportError("restore", status);
+    return JetErrOf(status) == jet::JET_errBackupDirectoryNotEmpty ? kExitUsage
+                                                                   : code;
+  }
+  if (g.json()) {
+    std::printf("{\"ok\":true,\"to\":%s}\n", JsonString(args.to).c_str());
+  } else {
+    std::printf("%s\n", summary.c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
+  struct VerifyArgs {
+    std::string dir;
+    bool deep = false;
+  };
+  auto verify = std::make_shared<VerifyArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify",
+      "Check a backup set offline: manifest, sizes, SHA-256, page checksums, "
+      "log chain");
+  cmd->add_option("DIR", verify->dir, "Backup set directory")->required();
+  cmd->add_flag("--deep", verify->deep,
+                "Also restore into a temporary directory and check the "
+                "databases");
+  cmd->callback([&g, verify, run] {
+    *run = [&g, verify] { return RunVerify(g, verify->dir, verify->deep); };
+  });
+
+  auto restore = std::make_shared<RestoreArgs>();
+  cmd = app.add_subcommand(
+      "restore", "Restore a full set (plus incremental sets) offline");
+  cmd->add_option("DIR", restore->full, "Full backup set")->required();
+  cmd->add_option("--incremental", restore->incrementals,
+                  "Incremental sets, oldest first");
+  cmd->add_option("--to", restore->to, "Target directory (new or empty)")
+      ->required();
+  cmd->callback([&g, restore, run] {
+    *run = [&g, restore] { return RunRestore(g, *restore); };
+  });
+}
+
+}  // namespace jetback::cli

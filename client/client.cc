@@ -1,0 +1,537 @@
+#include "jetback/client.h"
+
+#include <openssl/evp.h>
+#include <xxhash.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "proto/jet_status.h"
+
+namespace jetback {
+namespace {
+
+// Marks a status that had no JetError detail, with its raw gRPC code, so
+// IsTransportError can tell a transport failure from a daemon answer.
+constexpr absl::string_view kBareCodePayloadUrl = "type.jetback.dev/grpc_code";
+
+absl::Status FromWire(const grpc::Status& wire) {
+  absl::Status status = FromGrpcStatus(wire);
+  if (!status.ok() && !HasJetErrorDetail(wire)) {
+    status.SetPayload(kBareCodePayloadUrl,
+                      absl::Cord(absl::StrCat(wire.error_code())));
+  }
+  return status;
+}
+
+std::string WireString(absl::string_view s) { return std::string(s); }
+
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return JetStatus(jet::JET_errInvalidParameter,
+                     absl::StrCat("cannot read TLS file ", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Per-call context with the configured deadline.
+class CallContext : public grpc::ClientContext {
+ public:
+  explicit CallContext(absl::Duration timeout) {
+    if (timeout != absl::InfiniteDuration()) {
+      set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    }
+  }
+};
+
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) {
+    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  }
+  ~Sha256() { EVP_MD_CTX_free(ctx_); }
+  void Update(absl::string_view data) {
+    EVP_DigestUpdate(ctx_, data.data(), data.size());
+  }
+  std::string Final() {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx_, digest, &len);
+    return std::string(reinterpret_cast<char*>(digest), len);
+  }
+
+ private:
+  EVP_MD_CTX* ctx_;
+};
+
+}  // namespace
+
+std::string DefaultServer() {
+  const char* state = std::getenv("JETBACK_STATE_DIR");
+  std::string dir =
+      (state != nullptr && *state != '\0') ? state : "./jetback-state";
+  return absl::StrCat("unix:", dir, "/jetbackd.sock");
+}
+
+bool IsTransportError(const absl::Status& status) {
+  auto payload = status.GetPayload(kBareCodePayloadUrl);
+  if (!payload) return false;
+  int code = 0;
+  if (!absl::SimpleAtoi(std::string(*payload), &code)) return false;
+  return code == grpc::StatusCode::UNAVAILABLE ||
+         code == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
+    const ClientOptions& options) {
+  std::unique_ptr<Client> client(new Client());
+  client->options_ = options;
+  client->server_ = options.server.empty() ? DefaultServer() : options.server;
+  const std::string& server = client->server_;
+
+  std::string target;
+  bool tcp = false;
+  if (absl::StartsWith(server, "unix:")) {
+    if (server.size() == 5) {
+      return JetStatus(jet::JET_errInvalidParameter, "empty unix: socket path");
+    }
+    target = server;
+  } else if (absl::StartsWith(server, "tcp:")) {
+    target = server.substr(4);
+    tcp = true;
+    if (target.find(':') == std::string::npos) {
+      return JetStatus(jet::JET_errInvalidParameter,
+                       absl::StrCat("tcp: address needs HOST:PORT: ", server));
+    }
+  } else {
+    return JetStatus(
+        jet::JET_errInvalidParameter,
+        absl::StrCat("server must be unix:PATH or tcp:HOST:PORT, got '", server,
+                     "'"));
+  }
+
+  const bool any_tls = !options.tls_ca.empty() || !options.tls_cert.empty() ||
+                       !options.tls_key.empty();
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (any_tls) {
+    if (!tcp) {
+      return JetStatus(jet::JET_errInvalidParameter,
+                       "TLS options apply to tcp: servers only");
+    }
+    if (options.tls_cert.empty() != options.tls_key.empty()) {
+      return JetStatus(jet::JET_errInvalidParameter,
+                       "--tls-cert and --tls-key go together");
+    }
+    grpc::SslCredentialsOptions ssl;
+    if (!options.tls_ca.empty()) {
+      JB_ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadPem(options.tls_ca));
+    }
+    if (!options.tls_cert.empty()) {
+      JB_ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadPem(options.tls_cert));
+      JB_ASSIGN_OR_RETURN(ssl.pem_private_key, ReadPem(options.tls_key));
+    }
+    creds = grpc::SslCredentials(ssl);
+  } else {
+    creds = grpc::InsecureChannelCredentials();
+  }
+
+  grpc::ChannelArguments args;
+  // Chunks are at most a few MiB; leave room above the 4 MiB default.
+  args.SetMaxReceiveMessageSize(64 << 20);
+  client->channel_ = grpc::CreateCustomChannel(target, creds, args);
+  client->backup_ = v1::Backup::NewStub(client->channel_);
+  client->instances_ = v1::Instances::NewStub(client->channel_);
+  client->data_ = v1::Data::NewStub(client->channel_);
+  return client;
+}
+
+Client::~Client() = default;
+
+// ---- Backup ---------------------------------------------------------------
+
+absl::StatusOr<v1::BeginBackupResponse> Client::BeginBackup(
+    absl::string_view instance, uint32_t grbit, absl::string_view client_name) {
+  v1::BeginBackupRequest request;
+  request.set_instance(WireString(instance));
+  request.set_grbit(grbit);
+  request.set_client_name(WireString(client_name));
+  v1::BeginBackupResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(backup_->BeginBackup(&ctx, request, &response)));
+  return response;
+}
+
+namespace {
+v1::BackupCall Call(const BackupRef& b) {
+  v1::BackupCall call;
+  call.set_instance(b.instance);
+  call.set_backup_id(b.backup_id);
+  return call;
+}
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> Client::GetAttachInfo(
+    const BackupRef& b) {
+  v1::AttachInfo response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(
+      FromWire(backup_->GetAttachInfo(&ctx, Call(b), &response)));
+  return std::vector<std::string>(response.databases().begin(),
+                                  response.databases().end());
+}
+
+absl::StatusOr<v1::OpenFileResponse> Client::OpenFile(const BackupRef& b,
+                                                      absl::string_view name,
+                                                      uint64_t offset) {
+  v1::OpenFileRequest request;
+  request.set_instance(b.instance);
+  request.set_backup_id(b.backup_id);
+  request.set_name(WireString(name));
+  request.set_offset(offset);
+  v1::OpenFileResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(backup_->OpenFile(&ctx, request, &response)));
+  return response;
+}
+
+absl::Status Client::ReadStream(
+    const v1::ReadFileRequest& request,
+    const std::function<absl::Status(uint64_t, absl::string_view)>& on_chunk,
+    const std::atomic<bool>* cancel, void* sha_ctx, ReadFileResult* result) {
+  auto* sha = static_cast<Sha256*>(sha_ctx);
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReader<v1::FileChunk>> reader =
+      backup_->ReadFile(&ctx, request);
+  v1::FileChunk chunk;
+  absl::Status local;  // an error of ours that ends the stream early
+  while (reader->Read(&chunk)) {
+    if (cancel != nullptr && cancel->load()) {
+      local = JetStatus(jet::JET_errBackupAbortByCaller, "cancelled");
+      break;
+    }
+    if (XXH3_64bits(chunk.data().data(), chunk.data().size()) != chunk.xxh3()) {
+      local = JetStatus(jet::JET_errReadVerifyFailure,
+                        absl::StrCat("chunk at offset ", chunk.offset(),
+                                     " failed its XXH3-64 check"));
+      break;
+    }
+    if (!chunk.data().empty()) {
+      local = on_chunk(chunk.offset(), chunk.data());
+      if (!local.ok()) break;
+      if (sha != nullptr) sha->Update(chunk.data());
+      result->bytes += chunk.data().size();
+    }
+    if (chunk.last()) {
+      result->reached_end = true;
+      result->file_size = chunk.file_size();
+      if (sha != nullptr) {
+        result->sha256 = sha->Final();
+        if (!chunk.sha256().empty() && chunk.sha256() != result->sha256) {
+          local = JetStatus(jet::JET_errReadVerifyFailure,
+                            "file SHA-256 differs from the server's");
+        }
+      }
+    }
+  }
+  if (!local.ok()) {
+    ctx.TryCancel();
+    reader->Finish().IgnoreError();
+    return local;
+  }
+  return FromWire(reader->Finish());
+}
+
+absl::StatusOr<ReadFileResult> Client::ReadFile(
+    const BackupRef& b, uint32_t handle, uint64_t offset, uint64_t length,
+    const std::function<absl::Status(uint64_t offset, absl::string_view data)>&
+        on_chunk,
+    const std::atomic<bool>* cancel) {
+  ReadFileResult result;
+  Sha256 sha;
+  Sha256* sha_ptr = offset == 0 ? &sha : nullptr;
+  uint64_t next = offset;  // first byte not yet delivered
+  // Chunks must arrive in order without gaps; anything else is a protocol
+  // error, not something to write into a backup.
+  auto ordered = [&](uint64_t at, absl::string_view data) -> absl::Status {
+    if (at != next) {
+      return JetStatus(
+          jet::JET_errInternalError,
+          absl::StrCat("chunk at offset ", at, ", expected ", next));
+    }
+    JB_RETURN_IF_ERROR(on_chunk(at, data));
+    next += data.size();
+    return absl::OkStatus();
+  };
+  for (int attempt = 0;; ++attempt) {
+    v1::ReadFileRequest request;
+    request.set_instance(b.instance);
+    request.set_backup_id(b.backup_id);
+    request.set_handle(handle);
+    request.set_offset(next);
+    if (length != 0) {
+      const uint64_t done = next - offset;
+      if (done >= length) break;
+      request.set_length(length - done);
+    }
+    absl::Status status =
+        ReadStream(request, ordered, cancel, sha_ptr, &result);
+    if (status.ok() || !IsTransportError(status) ||
+        attempt >= options_.read_resume_attempts) {
+      if (!status.ok()) return status;
+      break;
+    }
+    if (result.reached_end) break;
+    ++result.resumes;
+  }
+  return result;
+}
+
+absl::StatusOr<v1::CloseFileResponse> Client::CloseFile(const BackupRef& b,
+                                                        uint32_t handle) {
+  v1::CloseFileRequest request;
+  request.set_instance(b.instance);
+  request.set_backup_id(b.backup_id);
+  request.set_handle(handle);
+  v1::CloseFileResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(backup_->CloseFile(&ctx, request, &response)));
+  return response;
+}
+
+absl::StatusOr<v1::LogInfo> Client::GetLogInfo(const BackupRef& b) {
+  v1::LogInfo response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(backup_->GetLogInfo(&ctx, Call(b), &response)));
+  return response;
+}
+
+absl::StatusOr<v1::LogInfo> Client::GetTruncateLogInfo(const BackupRef& b) {
+  v1::LogInfo response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(
+      FromWire(backup_->GetTruncateLogInfo(&ctx, Call(b), &response)));
+  return response;
+}
+
+absl::StatusOr<uint32_t> Client::TruncateLog(const BackupRef& b) {
+  v1::TruncateLogResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(backup_->TruncateLog(&ctx, Call(b), &response)));
+  return response.deleted();
+}
+
+absl::StatusOr<v1::EndBackupResponse> Client::EndBackup(const BackupRef& b,
+                                                        uint32_t grbit) {
+  v1::EndBackupRequest request;
+  request.set_instance(b.instance);
+  request.set_backup_id(b.backup_id);
+  request.set_grbit(grbit);
+  v1::EndBackupResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(backup_->EndBackup(&ctx, request, &response)));
+  return response;
+}
+
+absl::StatusOr<v1::StopBackupResponse> Client::StopBackup(
+    absl::string_view instance, absl::string_view reason) {
+  v1::StopBackupRequest request;
+  request.set_instance(WireString(instance));
+  request.set_reason(WireString(reason));
+  v1::StopBackupResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(backup_->StopBackup(&ctx, request, &response)));
+  return response;
+}
+
+absl::StatusOr<v1::BackupStatus> Client::GetBackupStatus(
+    absl::string_view instance) {
+  v1::InstanceRef request;
+  request.set_instance(WireString(instance));
+  v1::BackupStatus response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(
+      FromWire(backup_->GetBackupStatus(&ctx, request, &response)));
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::BackupStatus>> Client::ListBackups() {
+  v1::ListBackupsResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(
+      backup_->ListBackups(&ctx, v1::ListBackupsRequest(), &response)));
+  return std::vector<v1::BackupStatus>(response.backups().begin(),
+                                       response.backups().end());
+}
+
+// ---- Instances ------------------------------------------------------------
+
+absl::StatusOr<std::vector<v1::InstanceInfo>> Client::ListInstances() {
+  v1::ListInstancesResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(
+      instances_->ListInstances(&ctx, v1::ListInstancesRequest(), &response)));
+  return std::vector<v1::InstanceInfo>(response.instances().begin(),
+                                       response.instances().end());
+}
+
+absl::Status Client::StopService(absl::string_view instance, uint32_t grbit) {
+  v1::StopServiceRequest request;
+  request.set_instance(WireString(instance));
+  request.set_grbit(grbit);
+  v1::StopServiceResponse response;
+  CallContext ctx(options_.call_timeout);
+  return FromWire(instances_->StopService(&ctx, request, &response));
+}
+
+namespace {
+v1::DatabaseRequest DbRequest(absl::string_view instance,
+                              absl::string_view name) {
+  v1::DatabaseRequest request;
+  request.set_instance(WireString(instance));
+  request.set_name(WireString(name));
+  return request;
+}
+}  // namespace
+
+absl::StatusOr<v1::DatabaseInfo> Client::CreateDatabase(
+    absl::string_view instance, absl::string_view name) {
+  v1::DatabaseInfo response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(
+      instances_->CreateDatabase(&ctx, DbRequest(instance, name), &response)));
+  return response;
+}
+
+absl::StatusOr<v1::DatabaseInfo> Client::AttachDatabase(
+    absl::string_view instance, absl::string_view name) {
+  v1::DatabaseInfo response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(
+      instances_->AttachDatabase(&ctx, DbRequest(instance, name), &response)));
+  return response;
+}
+
+absl::Status Client::DetachDatabase(absl::string_view instance,
+                                    absl::string_view name) {
+  v1::DetachDatabaseResponse response;
+  CallContext ctx(options_.call_timeout);
+  return FromWire(
+      instances_->DetachDatabase(&ctx, DbRequest(instance, name), &response));
+}
+
+// ---- Data -----------------------------------------------------------------
+
+absl::Status Client::CreateTable(absl::string_view instance,
+                                 absl::string_view database,
+                                 absl::string_view table) {
+  v1::TableRequest request;
+  request.set_instance(WireString(instance));
+  request.set_database(WireString(database));
+  request.set_table(WireString(table));
+  v1::CreateTableResponse response;
+  CallContext ctx(options_.call_timeout);
+  return FromWire(data_->CreateTable(&ctx, request, &response));
+}
+
+absl::StatusOr<v1::TransactResponse> Client::Transact(
+    absl::string_view instance, absl::string_view database,
+    const std::vector<v1::Operation>& operations) {
+  v1::TransactRequest request;
+  request.set_instance(WireString(instance));
+  request.set_database(WireString(database));
+  for (const v1::Operation& op : operations) *request.add_operations() = op;
+  v1::TransactResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(data_->Transact(&ctx, request, &response)));
+  return response;
+}
+
+absl::StatusOr<std::string> Client::Get(absl::string_view instance,
+                                        absl::string_view database,
+                                        absl::string_view table,
+                                        absl::string_view key) {
+  v1::GetRequest request;
+  request.set_instance(WireString(instance));
+  request.set_database(WireString(database));
+  request.set_table(WireString(table));
+  request.set_key(WireString(key));
+  v1::GetResponse response;
+  CallContext ctx(options_.call_timeout);
+  JB_RETURN_IF_ERROR(FromWire(data_->Get(&ctx, request, &response)));
+  return std::move(*response.mutable_value());
+}
+
+absl::Status Client::Scan(
+    const v1::ScanRequest& request,
+    const std::function<absl::Status(const v1::Row&)>& on_row) {
+  grpc::ClientContext ctx;
+  std::unique_ptr<grpc::ClientReader<v1::Row>> reader =
+      data_->Scan(&ctx, request);
+  v1::Row row;
+  while (reader->Read(&row)) {
+    absl::Status status = on_row(row);
+    if (!status.ok()) {
+      ctx.TryCancel();
+      reader->Finish().IgnoreError();
+      return status;
+    }
+  }
+  return FromWire(reader->Finish());
+}
+
+// ---- Health ---------------------------------------------------------------
+
+absl::StatusOr<std::string> Client::Health() {
+  // grpc.health.v1.Health/Check over the generic stub: the request (empty
+  // service name) encodes to zero bytes and the response is field 1, a
+  // varint enum, so no generated code is needed.
+  grpc::GenericStub stub(channel_);
+  CallContext ctx(options_.call_timeout);
+  grpc::CompletionQueue cq;
+  grpc::Slice empty;
+  grpc::ByteBuffer request(&empty, 1);
+  auto call =
+      stub.PrepareUnaryCall(&ctx, "/grpc.health.v1.Health/Check", request, &cq);
+  call->StartCall();
+  grpc::ByteBuffer response;
+  grpc::Status wire;
+  call->Finish(&response, &wire, reinterpret_cast<void*>(1));
+  void* tag = nullptr;
+  bool ok = false;
+  cq.Next(&tag, &ok);
+  cq.Shutdown();
+  while (cq.Next(&tag, &ok)) {
+  }
+  JB_RETURN_IF_ERROR(FromWire(wire));
+  std::vector<grpc::Slice> slices;
+  response.Dump(&slices).IgnoreError();
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  int value = 0;  // proto3 default: UNKNOWN
+  if (bytes.size() >= 2 && bytes[0] == 0x08) value = bytes[1];
+  switch (value) {
+    case 1:
+      return std::string("SERVING");
+    case 2:
+      return std::string("NOT_SERVING");
+    case 3:
+      return std::string("SERVICE_UNKNOWN");
+    default:
+      return std::string("UNKNOWN");
+  }
+}
+
+}  // namespace jetback
