@@ -38,19 +38,19 @@ uint64_t Checksum(const void* data, size_t n);  // XXH3-64
 
 enum class PageType : uint32_t {
   kFree = 0,
-  kHeader = 1,    // database header and shadow (pgno field 0)
-  kMeta = 2,      // page 1: tree root, pgno_last, free list
+  kHeader = 1,  // database header and shadow (pgno field 0)
+  kMeta = 2,    // page 1: tree root, pgno_last, free list
   kLeaf = 3,
   kInternal = 4,
   kOverflow = 5,  // long value chunks
   kTrailer = 6,   // backup trailer page (pgno field 0)
 };
 
-struct PageHeader {           // 32 bytes at the start of every page
-  uint64_t checksum;          // XXH3-64 of bytes [8, page_size)
-  uint32_t pgno;              // 0 for header and trailer pages
-  uint32_t type;              // PageType
-  uint64_t dbtime;            // modification stamp, increases per database
+struct PageHeader {   // 32 bytes at the start of every page
+  uint64_t checksum;  // XXH3-64 of bytes [8, page_size)
+  uint32_t pgno;      // 0 for header and trailer pages
+  uint32_t type;      // PageType
+  uint64_t dbtime;    // modification stamp, increases per database
   uint64_t reserved;
 };
 static_assert(sizeof(PageHeader) == 32);
@@ -80,8 +80,7 @@ inline constexpr uint32_t kDbFormatVersion = 1;
 absl::Status EncodeDbHeader(const DatabaseHeaderInfo& info,
                             absl::Span<char> page);
 // Errors: -1206 not a database header (bad magic/checksum).
-absl::StatusOr<DatabaseHeaderInfo> DecodeDbHeader(
-    absl::Span<const char> page);
+absl::StatusOr<DatabaseHeaderInfo> DecodeDbHeader(absl::Span<const char> page);
 
 // The last page of a streamed database (ESE's PATCHHDR).
 struct TrailerInfo {
@@ -104,12 +103,12 @@ inline constexpr uint32_t kLogBlockSize = 4096;
 
 struct LogFileHeader {
   uint32_t generation = 0;
-  uint64_t log_signature = 0;      // the log set; same for every generation
-  int64_t create_time_us = 0;      // this generation's creation time
-  int64_t prev_create_time_us = 0; // previous generation's (0 for the first)
-  uint32_t page_size = 0;          // database page size of the instance
+  uint64_t log_signature = 0;       // the log set; same for every generation
+  int64_t create_time_us = 0;       // this generation's creation time
+  int64_t prev_create_time_us = 0;  // previous generation's (0 for the first)
+  uint32_t page_size = 0;           // database page size of the instance
   uint64_t log_file_size = 0;
-  std::string base_name;           // "E00"
+  std::string base_name;  // "E00"
 };
 absl::Status EncodeLogHeader(const LogFileHeader& header,
                              absl::Span<char> block);
@@ -122,11 +121,11 @@ absl::StatusOr<LogFileHeader> DecodeLogHeader(absl::Span<const char> block);
 inline constexpr uint16_t kLogBlockGroupStart = 1;
 inline constexpr uint16_t kLogBlockGroupEnd = 2;
 struct LogBlockHeader {
-  uint64_t checksum;       // XXH3-64 of bytes [8, kLogBlockSize)
+  uint64_t checksum;  // XXH3-64 of bytes [8, kLogBlockSize)
   uint32_t generation;
-  uint32_t block;          // block number in the file (header block is 0)
-  uint16_t data_len;       // payload bytes used in this block
-  uint16_t flags;          // kLogBlockGroup*
+  uint32_t block;     // block number in the file (header block is 0)
+  uint16_t data_len;  // payload bytes used in this block
+  uint16_t flags;     // kLogBlockGroup*
   uint32_t reserved;
   uint64_t log_signature;
 };
@@ -152,9 +151,10 @@ absl::Status VerifyLogBlocks(uint32_t generation, uint64_t offset,
 
 // ---- File names (ESE-compatible, 8 upper-case hex digits) -----------------
 
-std::string CurrentLogName(absl::string_view base);              // E00.log
-std::string ArchiveLogName(absl::string_view base, uint32_t gen);  // E0000000001.log
-std::string CheckpointName(absl::string_view base);              // E00.chk
+std::string CurrentLogName(absl::string_view base);  // E00.log
+std::string ArchiveLogName(absl::string_view base,
+                           uint32_t gen);            // E0000000001.log
+std::string CheckpointName(absl::string_view base);  // E00.chk
 // Generation of an archive log name with this base ("E00" + 8 or 5 hex
 // digits + ".log"); nullopt otherwise (including the current log's name).
 std::optional<uint32_t> ParseArchiveLogName(absl::string_view base,

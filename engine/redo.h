@@ -30,8 +30,8 @@ struct RedoOptions {
   std::string log_dir;
   std::string base_name = "E00";
   uint32_t page_size = 8192;
-  uint32_t gen_low = 0;   // first archive generation to replay
-  uint32_t gen_high = 0;  // last archive generation to replay
+  uint32_t gen_low = 0;             // first archive generation to replay
+  uint32_t gen_high = 0;            // last archive generation to replay
   std::vector<RedoTarget> targets;  // databases not listed are skipped
   std::function<void(uint32_t gen)> progress;
 };

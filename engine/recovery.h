@@ -1,0 +1,46 @@
+// File: engine/recovery.h
+//
+// Redo of committed page images from a run of log generations onto open
+// database files: the core that crash recovery and ReplayArchiveLogs
+// (engine/redo.h) share. An image is written only when the page on disk is
+// older (dbtime), unreadable or absent, so a fuzzy copy converges.
+
+#ifndef JETBACK_ENGINE_RECOVERY_H_
+#define JETBACK_ENGINE_RECOVERY_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "jetback/env.h"
+
+namespace jetback {
+
+struct RedoFile {
+  uint32_t generation = 0;
+  std::string path;
+};
+
+struct RedoStats {
+  std::map<uint64_t, uint64_t> max_dbtime;  // per database signature
+  std::map<uint64_t, uint32_t> max_pgno;
+  uint32_t last_generation = 0;
+  uint32_t end_block = 1;  // first block after the last complete group
+  int64_t last_create_time_us = 0;
+  uint64_t log_bytes = 0;
+  uint64_t transactions = 0;
+};
+
+// Replays files in order (consecutive generations), the first from
+// start_block. The last file may have a torn tail when tolerate_tail.
+// Errors: -501, -530 (signature differs from log_signature), -1022.
+absl::StatusOr<RedoStats> RedoLogFiles(
+    Env* env, uint32_t page_size, uint64_t log_signature,
+    const std::vector<RedoFile>& files, uint32_t start_block,
+    bool tolerate_tail, const std::map<uint64_t, File*>& targets);
+
+}  // namespace jetback
+
+#endif  // JETBACK_ENGINE_RECOVERY_H_
