@@ -1,0 +1,191 @@
+// The C++ client against a real jetbackd: exact JET_ERR results (with the
+// reason and initiator of a stop), ReadFile by offset, and a whole backup.
+
+#include "gtest/gtest.h"
+#include "jetback/client.h"
+#include "jetback/status.h"
+#include "tests/daemon_test_util.h"
+
+namespace jetback::testing {
+namespace {
+
+// The absl::Status overload (daemon_test_util has a grpc::Status one).
+using ::jetback::JetErrOf;
+
+class ClientApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = DaemonProcess::Start(dir_.path(), DaemonConfig(dir_.path()));
+    ASSERT_NE(daemon_, nullptr);
+    ClientOptions options;
+    options.server = "unix:" + daemon_->socket_path();
+    auto client = Client::Connect(options);
+    ASSERT_TRUE(client.ok());
+    client_ = std::move(*client);
+    v1::Operation op;
+    op.set_kind(v1::Operation::KIND_PUT);
+    op.set_table("t");
+    op.set_key("k");
+    op.set_value(std::string(3000, 'v'));
+    ASSERT_TRUE(client_->Transact("demo", "", {op}).ok());
+  }
+
+  // Reads [offset, offset+length) of an open file into a string.
+  std::string Read(const BackupRef& b, uint64_t offset, uint64_t length,
+                   ReadFileResult* result = nullptr) {
+    std::string data;
+    auto read = client_->ReadFile(b, 0, offset, length,
+                                  [&](uint64_t, absl::string_view chunk) {
+                                    data.append(chunk.data(), chunk.size());
+                                    return absl::OkStatus();
+                                  });
+    EXPECT_TRUE(read.ok()) << read.status();
+    if (result != nullptr && read.ok()) *result = *read;
+    return data;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(ClientApiTest, ExactJetErrs) {
+  EXPECT_EQ(JetErrOf(client_->BeginBackup("nosuch", 0).status()),
+            jet::JET_errInvalidParameter);
+  EXPECT_EQ(JetErrOf(client_->BeginBackup("demo", 0x10).status()),
+            jet::JET_errInvalidGrbit);
+  EXPECT_EQ(JetErrOf(client_->GetAttachInfo({"demo", "bogus"}).status()),
+            jet::JET_errNoBackup);
+  auto begun = client_->BeginBackup("demo", 0);
+  ASSERT_TRUE(begun.ok()) << begun.status();
+  EXPECT_EQ(JetErrOf(client_->BeginBackup("demo", 0).status()),
+            jet::JET_errBackupInProgress);
+  const BackupRef b{"demo", begun->backup_id()};
+  EXPECT_EQ(JetErrOf(client_->GetAttachInfo({"demo", "other-id"}).status()),
+            jet::JET_errNoBackup);
+  EXPECT_EQ(JetErrOf(client_->EndBackup(b, 0).status()),
+            jet::JET_errInvalidParameter);
+  EXPECT_EQ(JetErrOf(client_->OpenFile(b, "").status()),
+            jet::JET_errInvalidParameter);
+  EXPECT_EQ(JetErrOf(client_->CloseFile(b, 0).status()),
+            jet::JET_errInvalidParameter);
+  EXPECT_EQ(JetErrOf(client_->TruncateLog(b).status()),
+            jet::JET_errInvalidBackupSequence);
+
+  auto dbs = client_->GetAttachInfo(b);
+  ASSERT_TRUE(dbs.ok());
+  ASSERT_FALSE(dbs->empty());
+  ASSERT_TRUE(client_->OpenFile(b, dbs->front()).ok());
+  EXPECT_EQ(JetErrOf(client_->OpenFile(b, dbs->front()).status()),
+            jet::JET_errOutOfMemory);
+
+  auto stopped = client_->StopBackup("demo", "disk swap");
+  ASSERT_TRUE(stopped.ok());
+  EXPECT_TRUE(stopped->backup_was_running());
+  auto read = client_->ReadFile(
+      b, 0, 0, 0, [](uint64_t, absl::string_view) { return absl::OkStatus(); });
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(JetErrOf(read.status()), jet::JET_errBackupAbortByServer);
+  EXPECT_EQ(JetReasonOf(read.status()), "disk swap");
+  EXPECT_FALSE(JetInitiatorOf(read.status()).empty());
+  EXPECT_FALSE(IsTransportError(read.status()));
+  EXPECT_EQ(JetErrOf(client_->GetLogInfo(b).status()),
+            jet::JET_errBackupAbortByServer);
+  EXPECT_TRUE(client_->CloseFile(b, 0).ok());
+  auto ended = client_->EndBackup(b, 0x1);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->outcome(), v1::BACKUP_OUTCOME_ABORTED);
+  EXPECT_EQ(ended->abort_jet_err(), jet::JET_errBackupAbortByServer);
+  EXPECT_EQ(ended->reason(), "disk swap");
+  EXPECT_EQ(JetErrOf(client_->StopBackup("nosuch", "").status()),
+            jet::JET_errInvalidParameter);
+}
+
+TEST_F(ClientApiTest, WholeBackupAndReadsByOffset) {
+  auto begun = client_->BeginBackup("demo", 0, "client_api_test");
+  ASSERT_TRUE(begun.ok()) << begun.status();
+  const BackupRef b{"demo", begun->backup_id()};
+  auto status = client_->GetBackupStatus("demo");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->backup_id(), b.backup_id);
+  EXPECT_EQ(status->client_name(), "client_api_test");
+  auto listed = client_->ListBackups();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 1u);
+
+  auto dbs = client_->GetAttachInfo(b);
+  ASSERT_TRUE(dbs.ok());
+  for (const std::string& db : *dbs) {
+    auto opened = client_->OpenFile(b, db);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    const uint64_t page = opened->page_size();
+    ReadFileResult whole_result;
+    const std::string whole = Read(b, 0, 0, &whole_result);
+    EXPECT_EQ(whole.size(), opened->size());
+    EXPECT_TRUE(whole_result.reached_end);
+    EXPECT_EQ(whole_result.sha256.size(), 32u);
+    // Any page-aligned range reads the same bytes again.
+    EXPECT_EQ(Read(b, 3 * page, 2 * page), whole.substr(3 * page, 2 * page));
+    EXPECT_EQ(Read(b, 2 * page, 0), whole.substr(2 * page));
+    auto misaligned = client_->ReadFile(
+        b, 0, page + 1, 0,
+        [](uint64_t, absl::string_view) { return absl::OkStatus(); });
+    EXPECT_EQ(JetErrOf(misaligned.status()), jet::JET_errInvalidParameter);
+    auto closed = client_->CloseFile(b, 0);
+    ASSERT_TRUE(closed.ok());
+    EXPECT_TRUE(closed->complete());
+  }
+  auto logs = client_->GetLogInfo(b);
+  ASSERT_TRUE(logs.ok()) << logs.status();
+  EXPECT_EQ(logs->files_size(),
+            static_cast<int>(logs->gen_high() - logs->gen_low() + 1));
+  for (const std::string& log : logs->files()) {
+    auto opened = client_->OpenFile(b, log);
+    ASSERT_TRUE(opened.ok()) << opened.status();
+    EXPECT_TRUE(opened->is_log());
+    EXPECT_EQ(Read(b, 0, 0).size(), opened->size());
+    ASSERT_TRUE(client_->CloseFile(b, 0).ok());
+  }
+  auto truncate_info = client_->GetTruncateLogInfo(b);
+  ASSERT_TRUE(truncate_info.ok());
+  ASSERT_TRUE(client_->TruncateLog(b).ok());
+  auto ended = client_->EndBackup(b, 0x1);
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->outcome(), v1::BACKUP_OUTCOME_SUCCEEDED);
+  EXPECT_EQ(ended->slot(), v1::BACKUP_SLOT_FULL);
+
+  auto instances = client_->ListInstances();
+  ASSERT_TRUE(instances.ok());
+  ASSERT_EQ(instances->size(), 1u);
+  ASSERT_GE(instances->front().databases_size(), 1);
+  EXPECT_EQ(instances->front().databases(0).full_gen_low(), logs->gen_low());
+  auto health = client_->Health();
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, "SERVING");
+}
+
+TEST_F(ClientApiTest, DataRoundTrip) {
+  auto value = client_->Get("demo", "", "t", "k");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, std::string(3000, 'v'));
+  EXPECT_EQ(JetErrOf(client_->Get("demo", "", "t", "missing").status()),
+            jet::JET_errRecordNotFound);
+  EXPECT_EQ(JetErrOf(client_->Get("demo", "", "no_table", "k").status()),
+            jet::JET_errObjectNotFound);
+  v1::ScanRequest scan;
+  scan.set_instance("demo");
+  scan.set_table("t");
+  int rows = 0;
+  ASSERT_TRUE(client_
+                  ->Scan(scan,
+                         [&](const v1::Row& row) {
+                           EXPECT_EQ(row.key(), "k");
+                           ++rows;
+                           return absl::OkStatus();
+                         })
+                  .ok());
+  EXPECT_EQ(rows, 1);
+}
+
+}  // namespace
+}  // namespace jetback::testing

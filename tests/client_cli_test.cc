@@ -1,0 +1,326 @@
+// The `jetback` CLI against a real jetbackd: backup -> verify -> restore
+// gives the data as of the backup (full and incremental chain); a stop or
+// Ctrl-C during a backup ends it with the documented exit code and leaves
+// no complete-looking set; bad input gets clear messages and non-zero exits
+// without overwriting anything.
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+#include "jetback/client.h"
+#include "tests/client_test_util.h"
+#include "tests/daemon_test_util.h"
+
+namespace jetback::testing {
+namespace {
+
+namespace fs = std::filesystem;
+using Rows = std::map<std::string, std::string>;
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = DaemonProcess::Start(dir_.path(), DaemonConfig(dir_.path()));
+    ASSERT_NE(daemon_, nullptr);
+    server_ = "unix:" + daemon_->socket_path();
+    ClientOptions options;
+    options.server = server_;
+    auto client = Client::Connect(options);
+    ASSERT_TRUE(client.ok());
+    client_ = std::move(*client);
+  }
+
+  CliResult Cli(std::vector<std::string> args, const std::string& server = "") {
+    args.insert(args.begin(), {"--server", server.empty() ? server_ : server});
+    return RunCli(dir_.path(), args);
+  }
+
+  std::unique_ptr<CliProcess> StartCli(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--server", server_});
+    return std::make_unique<CliProcess>(dir_.path(), args);
+  }
+
+  std::string Path(const std::string& name) { return dir_.path() + "/" + name; }
+
+  void Put(const Rows& rows) {
+    std::vector<v1::Operation> ops;
+    for (const auto& [k, v] : rows) {
+      v1::Operation op;
+      op.set_kind(v1::Operation::KIND_PUT);
+      op.set_table("t");
+      op.set_key(k);
+      op.set_value(v);
+      ops.push_back(op);
+    }
+    ASSERT_TRUE(client_->Transact("demo", "", ops).ok());
+  }
+
+  static Rows Batch(const std::string& prefix, int n, size_t value_size = 16) {
+    Rows rows;
+    for (int i = 0; i < n; ++i) {
+      rows[absl::StrCat(prefix, i)] =
+          std::string(value_size, static_cast<char>('a' + i % 26));
+    }
+    return rows;
+  }
+
+  static Rows ParseScan(const std::string& out) {
+    Rows rows;
+    for (absl::string_view line :
+         absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+      std::vector<std::string> kv =
+          absl::StrSplit(line, absl::MaxSplits('\t', 1));
+      if (kv.size() == 2) rows[kv[0]] = kv[1];
+    }
+    return rows;
+  }
+
+  // Serves the restored databases in `restored` from a second daemon and
+  // returns the rows of table "t" through `jetback scan`.
+  Rows RowsOfRestored(const std::string& restored) {
+    TempDir dir2;
+    std::string config = DaemonConfig(dir2.path());
+    const std::string name_line = "name = \"demo\"\n";
+    config.replace(
+        config.find(name_line), name_line.size(),
+        absl::StrCat(name_line, "data_dir = \"", restored, "\"\nlog_dir = \"",
+                     dir2.path(), "/logs\"\nsystem_dir = \"", dir2.path(),
+                     "/system\"\n"));
+    auto daemon2 = DaemonProcess::Start(dir2.path(), config);
+    EXPECT_NE(daemon2, nullptr);
+    if (daemon2 == nullptr) return {};
+    CliResult scan = Cli({"scan", "--instance", "demo", "--table", "t"},
+                         "unix:" + daemon2->socket_path());
+    EXPECT_EQ(scan.exit_code, 0) << scan.err << daemon2->Log();
+    return ParseScan(scan.out);
+  }
+
+  // Enough data that a backup at --max-rate 256 KiB/s takes seconds.
+  void MakeDatabaseLarge() {
+    for (int batch = 0; batch < 4; ++batch) {
+      Put(Batch(absl::StrCat("big", batch, "-"), 50, 4000));
+    }
+  }
+
+  bool BackupRunning() {
+    auto status = client_->GetBackupStatus("demo");
+    return status.ok() && status->phase() != v1::BACKUP_PHASE_NONE &&
+           status->bytes_done() > 0;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::string server_;
+  std::unique_ptr<Client> client_;
+};
+
+TEST_F(CliTest, BackupVerifyRestoreGivesTheDataAsOfTheBackup) {
+  Rows before = Batch("k", 40);
+  Put(before);
+  CliResult put = Cli(
+      {"put", "--instance", "demo", "--table", "t", "cli-key", "cli-value"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  before["cli-key"] = "cli-value";
+  CliResult get = Cli({"get", "--instance", "demo", "--table", "t", "cli-key"});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "cli-value\n");
+
+  CliResult backup =
+      Cli({"backup", "--instance", "demo", "--out", Path("full")});
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  EXPECT_NE(backup.out.find("saved at " + Path("full")), std::string::npos)
+      << backup.out;
+  EXPECT_TRUE(fs::exists(Path("full/manifest.json")));
+  EXPECT_TRUE(fs::exists(Path("full/demo.edb")));
+  Put({{"after-backup", "x"}});  // must not come back
+
+  CliResult verify = Cli({"verify", Path("full")});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  CliResult deep = Cli({"verify", "--deep", Path("full")});
+  EXPECT_EQ(deep.exit_code, 0) << deep.err;
+
+  CliResult restore = Cli({"restore", Path("full"), "--to", Path("restored")});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(RowsOfRestored(Path("restored")), before);
+}
+
+TEST_F(CliTest, IncrementalChainRestoresToTheLastIncremental) {
+  Rows rows = Batch("a", 30);
+  Put(rows);
+  CliResult full = Cli({"backup", "--instance", "demo", "--out", Path("full"),
+                        "--truncate-logs"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  Rows more = Batch("b", 30);
+  Put(more);
+  rows.insert(more.begin(), more.end());
+  CliResult inc =
+      Cli({"--output", "json", "backup", "--instance", "demo", "--out",
+           Path("inc1"), "--incremental", "--truncate-logs"});
+  ASSERT_EQ(inc.exit_code, 0) << inc.err;
+  EXPECT_NE(inc.out.find("\"kind\":\"incremental\""), std::string::npos)
+      << inc.out;
+  EXPECT_FALSE(fs::exists(Path("inc1/demo.edb")));  // logs only
+  Put({{"after-incremental", "x"}});
+
+  EXPECT_EQ(Cli({"verify", Path("inc1")}).exit_code, 0);
+  CliResult restore = Cli({"restore", Path("full"), "--incremental",
+                           Path("inc1"), "--to", Path("restored")});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(RowsOfRestored(Path("restored")), rows);
+
+  // An incremental alone is not a restore starting point.
+  CliResult bad = Cli({"restore", Path("inc1"), "--to", Path("r2")});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("-1003"), std::string::npos) << bad.err;
+}
+
+TEST_F(CliTest, StopDuringBackupExitsFourWithReason) {
+  MakeDatabaseLarge();
+  auto backup = StartCli({"backup", "--instance", "demo", "--out",
+                          Path("stopped"), "--max-rate", "262144"});
+  ASSERT_TRUE(WaitUntil([&] { return BackupRunning(); }));
+  CliResult stop =
+      Cli({"stop", "--instance", "demo", "--reason", "maintenance window"});
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_NE(stop.out.find("stopped backup"), std::string::npos) << stop.out;
+
+  CliResult result = backup->Wait();
+  EXPECT_EQ(result.exit_code, 4) << result.err;
+  EXPECT_NE(result.err.find("JET_errBackupAbortByServer (-801)"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("reason: maintenance window"), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("stopped by: "), std::string::npos) << result.err;
+  EXPECT_FALSE(fs::exists(Path("stopped/manifest.json")));
+  EXPECT_FALSE(fs::exists(Path("stopped")));  // created by it, removed again
+  // The backup was ended: a new one runs to completion.
+  EXPECT_FALSE(BackupRunning());
+  CliResult again = Cli({"backup", "--instance", "demo", "--out", Path("ok")});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
+TEST_F(CliTest, CtrlCEndsTheBackupWithAbortAndKeepsNothing) {
+  MakeDatabaseLarge();
+  fs::create_directory(Path("interrupted"));  // existing empty dir stays
+  auto backup = StartCli({"backup", "--instance", "demo", "--out",
+                          Path("interrupted"), "--max-rate", "262144"});
+  ASSERT_TRUE(WaitUntil([&] { return BackupRunning(); }));
+  backup->Signal(SIGINT);
+  CliResult result = backup->Wait();
+  EXPECT_EQ(result.exit_code, 130) << result.err;
+  EXPECT_NE(result.err.find("EndBackup(abort)"), std::string::npos)
+      << result.err;
+  EXPECT_TRUE(fs::is_empty(Path("interrupted")));
+  auto status = client_->GetBackupStatus("demo");
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->phase(), v1::BACKUP_PHASE_NONE);
+}
+
+TEST_F(CliTest, BadInputGetsClearErrorsAndOverwritesNothing) {
+  Put(Batch("k", 5));
+  CliResult unknown =
+      Cli({"backup", "--instance", "nosuch", "--out", Path("x")});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("JET_errInvalidParameter (-1003)"),
+            std::string::npos)
+      << unknown.err;
+  EXPECT_FALSE(fs::exists(Path("x")));
+
+  CliResult unreachable =
+      Cli({"instances"}, "unix:" + Path("no-such-daemon.sock"));
+  EXPECT_EQ(unreachable.exit_code, 3);
+  EXPECT_NE(unreachable.err.find("-1090"), std::string::npos)
+      << unreachable.err;
+
+  fs::create_directory(Path("busy"));
+  std::ofstream(Path("busy/keep")) << "precious";
+  CliResult busy = Cli({"backup", "--instance", "demo", "--out", Path("busy")});
+  EXPECT_EQ(busy.exit_code, 1);
+  EXPECT_NE(busy.err.find("-504"), std::string::npos) << busy.err;
+  EXPECT_EQ(ReadFileOrEmpty(Path("busy/keep")), "precious");
+  EXPECT_FALSE(BackupRunning());
+
+  CliResult missing =
+      Cli({"get", "--instance", "demo", "--table", "t", "no-such-key"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("-1601"), std::string::npos) << missing.err;
+
+  CliResult usage = Cli({"backup", "--instance", "demo"});  // no --out
+  EXPECT_EQ(usage.exit_code, 1);
+}
+
+TEST_F(CliTest, TamperedSetFailsVerifyNamingTheFile) {
+  Put(Batch("k", 20));
+  ASSERT_EQ(
+      Cli({"backup", "--instance", "demo", "--out", Path("set")}).exit_code, 0);
+  ASSERT_EQ(Cli({"verify", Path("set")}).exit_code, 0);
+  const uint64_t size = fs::file_size(Path("set/demo.edb"));
+  {
+    std::fstream f(Path("set/demo.edb"),
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 2));
+    f.put('\x5a');
+  }
+  CliResult verify = Cli({"verify", Path("set")});
+  EXPECT_EQ(verify.exit_code, 5);
+  EXPECT_NE(verify.err.find("demo.edb"), std::string::npos) << verify.err;
+
+  // Restore refuses a damaged set, and never touches a non-empty target.
+  fs::create_directory(Path("target"));
+  std::ofstream(Path("target/keep")) << "precious";
+  CliResult restore = Cli({"restore", Path("set"), "--to", Path("target")});
+  EXPECT_NE(restore.exit_code, 0);
+  EXPECT_EQ(ReadFileOrEmpty(Path("target/keep")), "precious");
+
+  fs::remove(Path("set/manifest.json"));
+  CliResult incomplete = Cli({"verify", Path("set")});
+  EXPECT_EQ(incomplete.exit_code, 5);
+  EXPECT_NE(incomplete.err.find("not a complete backup set"), std::string::npos)
+      << incomplete.err;
+}
+
+TEST_F(CliTest, StatusInstancesHealthAndData) {
+  CliResult health = Cli({"health"});
+  EXPECT_EQ(health.exit_code, 0) << health.err;
+  EXPECT_NE(health.out.find("SERVING"), std::string::npos);
+  CliResult instances = Cli({"instances"});
+  EXPECT_EQ(instances.exit_code, 0) << instances.err;
+  EXPECT_NE(instances.out.find("demo"), std::string::npos);
+  CliResult status = Cli({"status"});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("no backups running"), std::string::npos)
+      << status.out;
+
+  ASSERT_EQ(
+      Cli({"put", "--instance", "demo", "--table", "t", "p1", "v1"}).exit_code,
+      0);
+  ASSERT_EQ(
+      Cli({"put", "--instance", "demo", "--table", "t", "p2", "v2"}).exit_code,
+      0);
+  ASSERT_EQ(
+      Cli({"put", "--instance", "demo", "--table", "t", "q", "v3"}).exit_code,
+      0);
+  CliResult scan =
+      Cli({"scan", "--instance", "demo", "--table", "t", "--prefix", "p"});
+  EXPECT_EQ(ParseScan(scan.out), (Rows{{"p1", "v1"}, {"p2", "v2"}}));
+  EXPECT_EQ(
+      Cli({"delete", "--instance", "demo", "--table", "t", "p1"}).exit_code, 0);
+  scan = Cli({"scan", "--instance", "demo", "--table", "t"});
+  EXPECT_EQ(ParseScan(scan.out), (Rows{{"p2", "v2"}, {"q", "v3"}}));
+  // A table created on first put.
+  EXPECT_EQ(Cli({"put", "--instance", "demo", "--table", "fresh", "a", "b"})
+                .exit_code,
+            0);
+  CliResult get = Cli({"get", "--instance", "demo", "--table", "fresh", "a"});
+  EXPECT_EQ(get.out, "b\n");
+}
+
+}  // namespace
+}  // namespace jetback::testing

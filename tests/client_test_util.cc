@@ -1,0 +1,108 @@
+#include "tests/client_test_util.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+extern char** environ;
+
+namespace jetback::testing {
+
+CliProcess::CliProcess(const std::string& dir,
+                       const std::vector<std::string>& args,
+                       const std::vector<std::string>& env) {
+  static std::atomic<int> counter{0};
+  const int n = counter++;
+  out_path_ = absl::StrCat(dir, "/cli-", getpid(), "-", n, ".out");
+  err_path_ = absl::StrCat(dir, "/cli-", getpid(), "-", n, ".err");
+  std::vector<std::string> argv_strings = {JETBACK_CLI_PATH};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.push_back(*e);
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> argv, envp;
+  for (auto& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_ = fork();
+  if (pid_ == 0) {
+    int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = ::open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+}
+
+CliProcess::~CliProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+void CliProcess::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+CliResult CliProcess::Wait(absl::Duration timeout) {
+  CliResult result;
+  if (pid_ <= 0) return result;
+  int status = 0;
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) break;
+    if (absl::Now() > deadline) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      status = -1;
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));  // polling a real state
+  }
+  pid_ = -1;
+  if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  result.out = ReadFileOrEmpty(out_path_);
+  result.err = ReadFileOrEmpty(err_path_);
+  unlink(out_path_.c_str());
+  unlink(err_path_.c_str());
+  return result;
+}
+
+CliResult RunCli(const std::string& dir, const std::vector<std::string>& args,
+                 const std::vector<std::string>& env) {
+  CliProcess process(dir, args, env);
+  return process.Wait();
+}
+
+bool WaitUntil(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return condition();
+}
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace jetback::testing
