@@ -20,4 +20,17 @@ set(JETBACK_STORAGE_SOURCES
 function(jetback_storage_tests)
   jetback_cc_test(NAME format_test SRCS format_test.cc DEPS jetback_engine)
   jetback_cc_test(NAME instance_test SRCS instance_test.cc DEPS jetback_engine)
+  jetback_cc_test(NAME btree_model_test SRCS btree_model_test.cc
+    DEPS jetback_engine)
+  if(JETBACK_BUILD_TESTS)
+    add_executable(jetback_crash_child crash_child.cc)
+    target_link_libraries(jetback_crash_child PRIVATE jetback_engine)
+  endif()
+  jetback_cc_test(NAME crash_test SRCS crash_test.cc DEPS jetback_engine
+    TIMEOUT 600 LABELS crash)
+  if(TARGET crash_test)
+    add_dependencies(crash_test jetback_crash_child)
+    target_compile_definitions(crash_test PRIVATE
+      JETBACK_CRASH_CHILD="$<TARGET_FILE:jetback_crash_child>")
+  endif()
 endfunction()
