@@ -193,6 +193,7 @@ absl::Status LogWriter::Write(const std::vector<std::string>& records,
   }
   *start = tip();
   bool wrote = false;
+  uint32_t first_block = next_block_;  // of this call, in the current file
   size_t i = 0;
   while (i < records.size()) {
     uint32_t free_blocks = blocks_per_file_ - next_block_;
@@ -210,6 +211,7 @@ absl::Status LogWriter::Write(const std::vector<std::string>& records,
       absl::StatusOr<uint32_t> rolled = Roll();
       if (!rolled.ok()) return rolled.status();
       if (!wrote) *start = tip();
+      first_block = next_block_;
       continue;
     }
     absl::Status s =
@@ -223,6 +225,10 @@ absl::Status LogWriter::Write(const std::vector<std::string>& records,
   }
   absl::Status s = file_->Sync();
   if (!s.ok()) {
+    // The commit is reported failed: best effort to keep it from coming
+    // back at recovery.
+    std::string zeros(size_t{next_block_ - first_block} * kLogBlockSize, '\0');
+    file_->Write(uint64_t{first_block} * kLogBlockSize, zeros).IgnoreError();
     failed_.store(true);
     return s;
   }

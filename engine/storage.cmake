@@ -22,6 +22,8 @@ function(jetback_storage_tests)
   jetback_cc_test(NAME instance_test SRCS instance_test.cc DEPS jetback_engine)
   jetback_cc_test(NAME btree_model_test SRCS btree_model_test.cc
     DEPS jetback_engine)
+  jetback_cc_test(NAME fault_env_test SRCS fault_env_test.cc
+    DEPS jetback_engine)
   if(JETBACK_BUILD_TESTS)
     add_executable(jetback_crash_child crash_child.cc)
     target_link_libraries(jetback_crash_child PRIVATE jetback_engine)
