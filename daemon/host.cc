@@ -115,6 +115,7 @@ std::string Host::StopBackup(HostedInstance* hosted, absl::string_view reason,
                    jet::JET_errBackupAbortByServer,
                    absl::StrCat("backup stopped by ", initiator, ": ", reason),
                    reason, initiator));
+  if (id.empty()) return id;
   LogInfo("backup stopped", {{"instance", hosted->config.name},
                              {"backup_id", id},
                              {"reason", std::string(reason)},
