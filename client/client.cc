@@ -292,6 +292,12 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
       break;
     }
     if (result.reached_end) break;
+    // Resume once the channel has reconnected (a call on a channel still in
+    // back-off would fail at once and waste an attempt).
+    if (!channel_->WaitForConnected(
+            absl::ToChronoTime(absl::Now() + options_.call_timeout))) {
+      return status;
+    }
     ++result.resumes;
   }
   return result;

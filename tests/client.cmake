@@ -2,7 +2,8 @@
 # `jetback` CLI, each against a real jetbackd (tests/daemon_test_util).
 
 add_library(client_test_util STATIC client_test_util.cc)
-target_link_libraries(client_test_util PUBLIC absl::time absl::strings)
+target_link_libraries(client_test_util PUBLIC absl::time absl::strings
+  absl::synchronization Threads::Threads)
 target_compile_definitions(client_test_util PUBLIC
   JETBACK_CLI_PATH="$<TARGET_FILE:jetback>")
 add_dependencies(client_test_util jetback)
@@ -13,7 +14,8 @@ target_link_libraries(client_c_api_scenario PUBLIC jetback_client)
 set_target_properties(client_c_api_scenario PROPERTIES LINKER_LANGUAGE C)
 
 jetback_cc_test(NAME client_api_test SRCS client_api_test.cc
-  DEPS jetback_client daemon_test_util TIMEOUT 120 LABELS client)
+  DEPS jetback_client daemon_test_util client_test_util TIMEOUT 120
+  LABELS client)
 jetback_cc_test(NAME client_c_api_test SRCS client_c_api_driver_test.cc
   DEPS client_c_api_scenario jetback_client daemon_test_util
   TIMEOUT 120 LABELS client)

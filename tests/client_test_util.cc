@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <fstream>
 #include <sstream>
 
@@ -103,6 +106,96 @@ std::string ReadFileOrEmpty(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+namespace {
+
+sockaddr_un UnixAddress(const std::string& path) {
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  path.copy(addr.sun_path, sizeof(addr.sun_path) - 1);
+  return addr;
+}
+
+}  // namespace
+
+UnixProxy::UnixProxy(const std::string& listen_path,
+                     const std::string& target_path)
+    : target_(target_path) {
+  listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr = UnixAddress(listen_path);
+  unlink(listen_path.c_str());
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(listen_fd_, 16) != 0) {
+    close(listen_fd_);
+    listen_fd_ = -1;
+    return;
+  }
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+}
+
+UnixProxy::~UnixProxy() {
+  if (listen_fd_ >= 0) shutdown(listen_fd_, SHUT_RDWR);  // ends accept()
+  if (accept_thread_.joinable()) accept_thread_.join();
+  CutAll();
+  std::vector<std::thread> pumps;
+  {
+    absl::MutexLock lock(&mu_);
+    pumps.swap(pumps_);
+  }
+  for (std::thread& t : pumps) t.join();
+  absl::MutexLock lock(&mu_);
+  for (int fd : fds_) close(fd);
+  if (listen_fd_ >= 0) close(listen_fd_);
+}
+
+void UnixProxy::AcceptLoop() {
+  for (;;) {
+    int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    int upstream = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr = UnixAddress(target_);
+    if (connect(upstream, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
+        0) {
+      close(client);
+      close(upstream);
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    fds_.push_back(client);
+    fds_.push_back(upstream);
+    pumps_.emplace_back([this, client, upstream] { Pump(client, upstream); });
+    pumps_.emplace_back([this, client, upstream] { Pump(upstream, client); });
+  }
+}
+
+void UnixProxy::Pump(int from, int to) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(from, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t off = 0; off < n;) {
+      ssize_t w = send(to, buf + off, n - off, MSG_NOSIGNAL);
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        shutdown(from, SHUT_RDWR);
+        return;
+      }
+      off += w;
+    }
+  }
+  shutdown(to, SHUT_RDWR);
+  shutdown(from, SHUT_RDWR);
+}
+
+void UnixProxy::CutAll() {
+  absl::MutexLock lock(&mu_);
+  for (int fd : fds_) shutdown(fd, SHUT_RDWR);
+  ++cuts_;
 }
 
 }  // namespace jetback::testing

@@ -9,10 +9,14 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace jetback::testing {
@@ -48,6 +52,29 @@ bool WaitUntil(const std::function<bool()>& condition,
                absl::Duration timeout = absl::Seconds(30));
 
 std::string ReadFileOrEmpty(const std::string& path);
+
+// Forwards each connection to `listen_path` to the Unix socket
+// `target_path`. CutAll() breaks every current connection (a real transport
+// break for the client); new connections keep working. Thread-safe.
+class UnixProxy {
+ public:
+  UnixProxy(const std::string& listen_path, const std::string& target_path);
+  ~UnixProxy();
+  void CutAll();
+  int cuts() const { return cuts_.load(); }
+
+ private:
+  void AcceptLoop();
+  void Pump(int from, int to);
+
+  std::string target_;
+  int listen_fd_ = -1;
+  std::atomic<int> cuts_{0};
+  std::thread accept_thread_;
+  absl::Mutex mu_;
+  std::vector<int> fds_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
+};
 
 }  // namespace jetback::testing
 
