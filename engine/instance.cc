@@ -80,6 +80,7 @@ absl::Status InstanceImpl::Init() {
   JB_RETURN_IF_ERROR(env_->CreateDirs(options_.log_dir));
   JB_RETURN_IF_ERROR(env_->CreateDirs(options_.system_dir));
   terminating_.store(false);
+  backup_refused_.store(false);
   service_stopped_.store(false);
   stopped_all_.store(false);
   // Transaction ids only need to differ from any in the log so far.
@@ -414,6 +415,8 @@ void InstanceImpl::Shutdown(bool clean) {
 
 absl::Status InstanceImpl::Term(TermMode mode) {
   if (mode == TermMode::kComplete && backup_->InProgress()) {
+    // ESE clears "backup allowed" before refusing: a new Begin gets -523.
+    backup_refused_.store(true);
     return JetStatus(jet::JET_errBackupInProgress,
                      "a backup is running; end it or terminate abruptly");
   }
@@ -422,10 +425,9 @@ absl::Status InstanceImpl::Term(TermMode mode) {
     return JetStatus(jet::JET_errNotInitialized, name());
   }
   terminating_.store(true);
-  if (backup_->InProgress()) {
-    backup_->Stop("instance terminating", "engine");
-    backup_->End("", JET_bitBackupEndAbort).IgnoreError();
-  }
+  // End skips its entry checks only through AbortForTerm (End itself
+  // refuses once terminating_ is set).
+  backup_->AbortForTerm("instance terminating");
   Shutdown(/*clean=*/true);
   return absl::OkStatus();
 }
@@ -463,7 +465,9 @@ absl::Status InstanceImpl::StopService(uint32_t grbit) {
   return absl::OkStatus();
 }
 
-bool InstanceImpl::backup_allowed() { return initialized() && !terminating(); }
+bool InstanceImpl::backup_allowed() {
+  return initialized() && !terminating() && !backup_refused_.load();
+}
 
 bool InstanceImpl::log_writable() {
   return initialized() && log_ != nullptr && !log_->failed();
@@ -474,6 +478,9 @@ LogPosition InstanceImpl::LogTip() {
 }
 
 absl::StatusOr<uint32_t> InstanceImpl::ReadCheckpointGeneration() {
+  // Not between a checkpoint's rename and its checkpoint_gen_ update:
+  // DeleteArchiveLog must allow every generation below what is read here.
+  absl::MutexLock lock(&ckpt_file_mu_);
   JB_ASSIGN_OR_RETURN(
       CheckpointInfo info,
       ReadCheckpoint(env_, options_.system_dir, options_.base_name));

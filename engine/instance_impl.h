@@ -107,6 +107,7 @@ class InstanceImpl : public Instance, public CommitPipeline {
   std::unique_ptr<BackupEngine> backup_;
   std::atomic<bool> initialized_{false};
   std::atomic<bool> terminating_{false};
+  std::atomic<bool> backup_refused_{false};  // a Term(kComplete) was refused
   std::atomic<bool> service_stopped_{false};
   std::atomic<bool> stopped_all_{false};
   std::atomic<uint32_t> pinned_gen_{0};
