@@ -217,8 +217,19 @@ absl::StatusOr<EndResult> BackupEngineImpl::End(absl::string_view backup_id,
 }
 
 bool BackupEngineImpl::AbortForTerm(absl::string_view reason) {
+  if (!in_progress_.load()) return false;
+  // Raise the stop flag first so a read in flight ends within one chunk,
+  // then wait for it: the databases it reads are about to go away.
+  Stop(reason, "engine");
   absl::MutexLock lock(&mu_);
-  if (!run_.has_value()) return false;
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !run_.has_value() || run_->active_calls == 0;
+  };
+  mu_.Await(absl::Condition(&idle));
+  if (!run_.has_value()) {
+    ClearStop("");
+    return false;
+  }
   EndResult how;
   how.abort_jet_err = jet::JET_errBackupAbortByServer;
   how.reason = std::string(reason);

@@ -40,6 +40,11 @@ class HotBackupTest : public BackupFixture,
     page_size_ = GetParam();
     BackupFixture::SetUp();
   }
+  // A failed assertion must not leave writers running into the teardown.
+  void TearDown() override {
+    StopWriters();
+    BackupFixture::TearDown();
+  }
 
   struct Commit {
     std::string key;  // two rows: key + "a" and key + "b"

@@ -55,7 +55,9 @@ class AlignedBuffer {
 struct StreamOptions {
   bool incremental = false;
   bool truncate = true;
-  size_t read_bytes = 64 * 1024;
+  // At least three pages of the largest page size (32 KiB): ESE's first
+  // database read must hold both header copies and page 1.
+  size_t read_bytes = 128 * 1024;
   uint32_t end_grbit = JET_bitBackupEndNormal;
   // Called after Begin (before any file is read).
   std::function<void()> after_begin;

@@ -60,16 +60,18 @@ absl::StatusOr<LogSet> CheckLogChain(Env* env, const std::string& dir,
 
 absl::StatusOr<DatabaseHeaderInfo> ReadHeaderPage(File* file,
                                                   uint32_t* page_size) {
-  std::string page(32768, '\0');
+  std::string pages(2 * 32768, '\0');
   size_t got = 0;
-  JB_RETURN_IF_ERROR(file->Read(0, page.size(), page.data(), &got));
-  for (uint32_t size : {4096u, 8192u, 16384u, 32768u}) {
-    if (got < size) break;
-    auto header =
-        format::DecodeDbHeader(absl::MakeConstSpan(page.data(), size));
-    if (header.ok() && header->page_size == size) {
-      *page_size = size;
-      return header;
+  JB_RETURN_IF_ERROR(file->Read(0, pages.size(), pages.data(), &got));
+  for (uint64_t copy = 0; copy < format::kHeaderPages; ++copy) {
+    for (uint32_t size : {4096u, 8192u, 16384u, 32768u}) {
+      if (got < (copy + 1) * size) break;
+      auto header = format::DecodeDbHeader(
+          absl::MakeConstSpan(pages.data() + copy * size, size));
+      if (header.ok() && header->page_size == size) {
+        *page_size = size;
+        return header;
+      }
     }
   }
   return JetStatus(jet::JET_errDatabaseCorrupted, "not a database file");

@@ -44,7 +44,8 @@ struct StreamedDatabase {
   uint64_t file_size = 0;
 };
 
-// Reads the first header page, trying each legal page size. -1206.
+// Reads the header, trying each legal page size; the shadow copy (page 1)
+// stands in for a damaged first copy, as in ESE. -1206.
 absl::StatusOr<DatabaseHeaderInfo> ReadHeaderPage(File* file,
                                                   uint32_t* page_size);
 
