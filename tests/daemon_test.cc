@@ -621,6 +621,67 @@ TEST_F(DaemonTest, CallerWithoutTheStopRoleCannotStop) {
   EXPECT_EQ(ended.abort_jet_err(), -800);
 }
 
+std::string ReadFileText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+}
+
+TEST_F(DaemonTest, TcpNeedsAClientCertificateAndMapsItsName) {
+  ASSERT_TRUE(MakeTlsFiles(dir_.path(), "test-agent"));
+  DaemonConfigOptions options;
+  options.tcp = "127.0.0.1:0";
+  const std::string d = dir_.path();
+  options.tables =
+      absl::StrCat("[tls]\ncert = \"", d, "/localhost.pem\"\n", "key = \"", d,
+                   "/localhost.key\"\n", "client_ca = \"", d, "/ca.pem\"\n");
+  options.roles =
+      absl::StrCat("read = [\"cert:test-agent\", \"uid:", ::getuid(),
+                   "\"]\nstop = [\"uid:", ::getuid(), "\"]\ndata = []\n");
+  auto daemon = StartDaemon(options);
+  ASSERT_NE(daemon, nullptr);
+  // The ready line names the port the TCP listener got.
+  const std::string log = daemon->Log();
+  const size_t tcp = log.find("tcp:127.0.0.1:");
+  ASSERT_NE(tcp, std::string::npos) << log;
+  const std::string target =
+      log.substr(tcp + 4, log.find_first_of(" ,\n", tcp) - tcp - 4);
+
+  grpc::ChannelArguments args;
+  args.SetSslTargetNameOverride("localhost");
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFileText(d + "/ca.pem");
+  tls.pem_private_key = ReadFileText(d + "/test-agent.key");
+  tls.pem_cert_chain = ReadFileText(d + "/test-agent.pem");
+  auto stub = v1::Backup::NewStub(
+      grpc::CreateCustomChannel(target, grpc::SslCredentials(tls), args));
+  v1::ListBackupsResponse list;
+  EXPECT_TRUE(CallWithDeadline([&](grpc::ClientContext* ctx) {
+                return stub->ListBackups(ctx, v1::ListBackupsRequest(), &list);
+              }).ok());
+  v1::StopBackupRequest stop;
+  stop.set_instance("demo");
+  v1::StopBackupResponse stopped;
+  const grpc::Status denied = CallWithDeadline([&](grpc::ClientContext* ctx) {
+    return stub->StopBackup(ctx, stop, &stopped);
+  });
+  EXPECT_EQ(JetErrOf(denied), -1907);
+  EXPECT_NE(denied.error_message().find("cert:test-agent"), std::string::npos);
+
+  // Without a client certificate the handshake itself fails.
+  grpc::SslCredentialsOptions anonymous;
+  anonymous.pem_root_certs = tls.pem_root_certs;
+  auto stranger = v1::Backup::NewStub(
+      grpc::CreateCustomChannel(target, grpc::SslCredentials(anonymous), args));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  const grpc::Status refused =
+      stranger->ListBackups(&ctx, v1::ListBackupsRequest(), &list);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(JetErrOf(refused), -1);  // a transport failure, no daemon answer
+}
+
 TEST_F(DaemonTest, BadConfigExitsTwoNamingTheKey) {
   DaemonConfigOptions options;
   options.extra = "chunk_size_typo = 5";

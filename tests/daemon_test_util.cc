@@ -47,17 +47,36 @@ std::string DaemonConfig(const std::string& dir,
     roles = absl::StrCat("read = [", me, "]\nstop = [", me, "]\ndata = [", me,
                          "]\n");
   }
-  std::string toml =
-      absl::StrCat("state_dir = \"", dir, "\"\n", "listen = [\"unix:", dir,
-                   "/jetbackd.sock\"]\n", "lease_ms = ", options.lease_ms, "\n",
-                   "chunk_size = ", options.chunk_size, "\n", options.extra,
-                   "\n[roles]\n", roles, "\n");
+  std::string toml = absl::StrCat(
+      "state_dir = \"", dir, "\"\n", "listen = [\"unix:", dir,
+      "/jetbackd.sock\"",
+      options.tcp.empty() ? std::string()
+                          : absl::StrCat(", \"tcp:", options.tcp, "\""),
+      "]\n", "lease_ms = ", options.lease_ms, "\n",
+      "chunk_size = ", options.chunk_size, "\n", options.extra, "\n[roles]\n",
+      roles, "\n", options.tables, "\n");
   for (const std::string& name : options.instances) {
     absl::StrAppend(&toml, "[[instances]]\nname = \"", name,
                     "\"\nlog_file_size = 262144\ndatabases = [\"", name,
                     ".edb\"]\ntables = [\"t\"]\n");
   }
   return toml;
+}
+
+bool MakeTlsFiles(const std::string& dir, const std::string& client) {
+  const std::string script = absl::StrCat(
+      "set -e; cd ", dir,
+      "; k='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';",
+      "openssl req -x509 $k -keyout ca.key -out ca.pem -days 1 "
+      "-subj /CN=test-ca;",
+      "printf 'subjectAltName=DNS:localhost' > ext;", "for n in localhost ",
+      client, "; do ",
+      "openssl req $k -keyout $n.key -out $n.csr -subj /CN=$n;",
+      "openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key "
+      "-CAcreateserial -out $n.pem -days 1 -extfile ext; done");
+  std::ofstream(dir + "/mkcerts.sh") << script;
+  return std::system(("sh " + dir + "/mkcerts.sh >/dev/null 2>&1").c_str()) ==
+         0;
 }
 
 std::unique_ptr<DaemonProcess> DaemonProcess::Start(

@@ -41,8 +41,14 @@ struct DaemonConfigOptions {
   int chunk_size = 64 * 1024;
   // TOML lines for [roles]; empty: every role for uid 0 and our own uid.
   std::string roles;
-  std::string extra;  // more top-level TOML (before any table)
+  std::string extra;   // more top-level TOML (before any table)
+  std::string tcp;     // e.g. "127.0.0.1:0": adds a TCP listener
+  std::string tables;  // more TOML tables, e.g. "[tls]\n..."
 };
+
+// Writes ca.pem, server.pem/.key (CN=localhost) and <client>.pem/.key
+// into `dir` with the openssl CLI; false when that fails.
+bool MakeTlsFiles(const std::string& dir, const std::string& client);
 
 // A config whose state_dir is `dir` and socket <dir>/jetbackd.sock; each
 // instance has <name>.edb with table "t".
