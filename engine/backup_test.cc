@@ -69,10 +69,24 @@ class HotBackupTest : public BackupFixture,
       });
     }
   }
+  size_t CommitCount() {
+    absl::MutexLock lock(&mu_);
+    return commits_.size();
+  }
   void StopWriters() {
     stop_writers_.store(true);
     for (auto& w : writers_) w.join();
     writers_.clear();
+  }
+
+  // Blocks until `pred(commits_)` holds, re-checked on every commit.
+  template <typename Pred>
+  bool AwaitCommits(Pred pred) {
+    absl::MutexLock lock(&mu_);
+    auto cond = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return pred(commits_);
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&cond), absl::Seconds(60));
   }
 
   // Restores `set_dir` and checks the database holds the preloaded rows and
@@ -142,34 +156,32 @@ TEST_P(HotBackupTest, RestoreHoldsExactlyCommitsUpToEndGeneration) {
   ASSERT_GT(db_->HeaderInfo().pgno_last, 256u);
 
   StartWriters(2);
-  // Full backup, taken while the writers commit.
-  auto full = StreamBackupSet(backup(), JoinPath(dir_, "full"));
+  // Full backup, taken while the writers commit: some commits land after
+  // Begin, before the database is read.
+  StreamOptions full_opts;
+  full_opts.after_begin = [&] {
+    const size_t at_begin = CommitCount();
+    EXPECT_TRUE(AwaitCommits([&](const std::vector<Commit>& c) {
+      return c.size() >= at_begin + 20;
+    }));
+  };
+  auto full = StreamBackupSet(backup(), JoinPath(dir_, "full"), full_opts);
   ASSERT_TRUE(full.ok()) << full.status();
   ASSERT_TRUE(full->end.succeeded);
   // Let more commits land, then an incremental on top of the full.
-  const size_t seen = [&] {
-    absl::MutexLock lock(&mu_);
-    return commits_.size();
-  }();
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (commits_.size() >= seen + 20 || absl::Now() > deadline) break;
-    }
-    std::this_thread::yield();
-  }
+  const size_t seen = CommitCount();
+  ASSERT_TRUE(AwaitCommits(
+      [&](const std::vector<Commit>& c) { return c.size() >= seen + 20; }));
   StreamOptions inc_opts;
   inc_opts.incremental = true;
   auto inc = StreamBackupSet(backup(), JoinPath(dir_, "inc"), inc_opts);
   ASSERT_TRUE(inc.ok()) << inc.status();
   ASSERT_TRUE(inc->end.succeeded);
   // Keep writing past the incremental's end, then stop.
-  const absl::Time after = absl::Now() + absl::Seconds(30);
-  while (instance_->CurrentGeneration() <= inc->logs.gen_high + 1 &&
-         absl::Now() < after) {
-    std::this_thread::yield();
-  }
+  const uint32_t inc_high = inc->logs.gen_high;
+  ASSERT_TRUE(AwaitCommits([&](const std::vector<Commit>& c) {
+    return !c.empty() && c.back().generation > inc_high;
+  }));
   StopWriters();
   EXPECT_EQ(write_errors_.load(), 0);
 
@@ -270,8 +282,14 @@ absl::StatusOr<std::unique_ptr<File>> GateEnv::OpenFile(const std::string& path,
 
 using BackupEngineTest = BackupFixture;
 
-TEST_F(BackupEngineTest, StopDuringLongReadEndsWithinOneChunk) {
-  GateEnv env(Env::Default());
+// The gated Env outlives the instances (they are terminated in TearDown).
+class GatedBackupTest : public BackupFixture {
+ protected:
+  GateEnv env_{Env::Default()};
+};
+
+TEST_F(GatedBackupTest, StopDuringLongReadEndsWithinOneChunk) {
+  GateEnv& env = env_;
   InstanceOptions o = Options("gated");
   o.env = &env;
   Instance* inst = StartInstance(o);
@@ -289,11 +307,12 @@ TEST_F(BackupEngineTest, StopDuringLongReadEndsWithinOneChunk) {
   std::string buf(opened->size, '\0');
   absl::StatusOr<size_t> result;
   std::thread reader([&] { result = b.ReadAt("", 0, 0, absl::MakeSpan(buf)); });
-  ASSERT_TRUE(env.WaitEntered(absl::Seconds(30)));
+  const bool entered = env.WaitEntered(absl::Seconds(30));
   // The read is blocked inside the file: Stop must not wait for it.
   EXPECT_EQ(b.Stop("operator request", "uid:42"), begun->backup_id);
   env.Release();
   reader.join();
+  ASSERT_TRUE(entered);
   EXPECT_JET(result, jet::JET_errBackupAbortByServer);
   EXPECT_EQ(JetReasonOf(result.status()), "operator request");
   EXPECT_EQ(JetInitiatorOf(result.status()), "uid:42");
