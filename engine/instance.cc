@@ -435,6 +435,7 @@ absl::Status InstanceImpl::Term(TermMode mode) {
 void InstanceImpl::TermDirty() {
   absl::MutexLock life(&lifecycle_mu_);
   terminating_.store(true);
+  backup_->AbortForTerm("instance terminated dirty");
   Shutdown(/*clean=*/false);
 }
 
