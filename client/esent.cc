@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "jetback/client.h"
 
 namespace jetback {
@@ -38,7 +38,7 @@ struct InstanceState {
 };
 
 struct Registry {
-  absl::Mutex mu;
+  jetback::Mutex mu;
   std::set<InstanceState*> live ABSL_GUARDED_BY(mu);
   // The daemon of the first connected instance, for JetStopBackup().
   std::string first_server ABSL_GUARDED_BY(mu);
@@ -52,7 +52,7 @@ Registry& registry() {
 InstanceState* Lookup(JET_INSTANCE instance) {
   auto* state = reinterpret_cast<InstanceState*>(instance);
   Registry& r = registry();
-  absl::MutexLock lock(&r.mu);
+  jetback::MutexLock lock(&r.mu);
   return r.live.count(state) != 0 ? state : nullptr;
 }
 
@@ -151,12 +151,12 @@ JET_ERR JetConnectInstance(const char* server, const char* instance_name,
   state->backup.instance = instance_name;
   jetback::Registry& r = jetback::registry();
   {
-    absl::MutexLock lock(&r.mu);
+    jetback::MutexLock lock(&r.mu);
     if (r.first_server.empty()) r.first_server = (*client)->server();
   }
   state->client = std::move(*client);
   {
-    absl::MutexLock lock(&r.mu);
+    jetback::MutexLock lock(&r.mu);
     r.live.insert(state.get());
   }
   *pinstance = reinterpret_cast<JET_INSTANCE>(state.release());
@@ -168,7 +168,7 @@ JET_ERR JetDisconnectInstance(JET_INSTANCE instance) {
   if (state == nullptr) return jet::JET_errInvalidParameter;
   jetback::Registry& r = jetback::registry();
   {
-    absl::MutexLock lock(&r.mu);
+    jetback::MutexLock lock(&r.mu);
     r.live.erase(state);
   }
   delete state;
@@ -374,7 +374,7 @@ JET_ERR JetStopBackup(void) {
   jetback::ClientOptions options;
   {
     jetback::Registry& r = jetback::registry();
-    absl::MutexLock lock(&r.mu);
+    jetback::MutexLock lock(&r.mu);
     options.server = r.first_server;
   }
   auto client = jetback::Client::Connect(options);

@@ -109,7 +109,7 @@ void Authorizer::RecordPeer(int fd, uid_t uid, gid_t gid) {
   p.has_uid = true;
   p.uid = uid;
   p.gids = GroupsOf(uid, gid);
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   peers_[fd] = std::move(p);
 }
 
@@ -120,7 +120,7 @@ absl::StatusOr<Principal> Authorizer::Identify(
   int fd = -1;
   // Connections from our own Unix accept loop show up as "fd:N".
   if (absl::ConsumePrefix(&rest, "fd:") && absl::SimpleAtoi(rest, &fd)) {
-    absl::MutexLock lock(&mu_);
+    jetback::MutexLock lock(&mu_);
     auto it = peers_.find(fd);
     if (it != peers_.end()) return it->second;
   } else if (std::shared_ptr<const grpc::AuthContext> auth = ctx.auth_context();

@@ -21,7 +21,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "daemon/config.h"
 #include "proto/jet_status.h"
 
@@ -65,7 +65,7 @@ class Authorizer {
   bool Holds(const Principal& p, Role role) const;
 
   Grants read_, stop_, data_;
-  mutable absl::Mutex mu_;
+  mutable jetback::Mutex mu_;
   std::map<int, Principal> peers_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -55,7 +55,7 @@ absl::Status CheckReadFileRequest(const v1::ReadFileRequest& req,
   plan->handle = req.handle();
   plan->offset = req.offset();
   plan->chunk_size = chunk_size;
-  absl::MutexLock lock(&hosted->mu);
+  jetback::MutexLock lock(&hosted->mu);
   if (!hosted->file_open) {
     // Let the engine say what is wrong (-520 / -801 / -1003).
     plan->end = req.length() == 0 ? UINT64_MAX : req.offset() + req.length();
@@ -114,7 +114,7 @@ void FillLogInfo(const LogList& list, v1::LogInfo* out) {
 }
 
 void ForgetOpenFile(HostedInstance* hosted) {
-  absl::MutexLock lock(&hosted->mu);
+  jetback::MutexLock lock(&hosted->mu);
   hosted->file_open = false;
   hosted->file_complete = false;
 }
@@ -168,7 +168,7 @@ grpc::Status BackupService::OpenFile(grpc::ServerContext* ctx,
                         hosted->backup().OpenFile(req->backup_id(), req->name(),
                                                   req->offset()));
     {
-      absl::MutexLock lock(&hosted->mu);
+      jetback::MutexLock lock(&hosted->mu);
       hosted->file_open = true;
       hosted->file_size = opened.size;
       hosted->file_complete = false;
@@ -204,7 +204,7 @@ grpc::Status BackupService::CloseFile(grpc::ServerContext* ctx,
     JB_RETURN_IF_ERROR(CheckBackupId(req->backup_id()));
     JB_RETURN_IF_ERROR(
         hosted->backup().CloseFile(req->backup_id(), req->handle()));
-    absl::MutexLock lock(&hosted->mu);
+    jetback::MutexLock lock(&hosted->mu);
     resp->set_complete(hosted->file_complete);
     hosted->file_open = false;
     hosted->file_complete = false;

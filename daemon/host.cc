@@ -102,7 +102,7 @@ std::vector<HostedInstance*> Host::instances() {
 }
 
 void Host::AbortStreams(HostedInstance* hosted, const absl::Status& why) {
-  absl::MutexLock lock(&hosted->mu);
+  jetback::MutexLock lock(&hosted->mu);
   for (ReadStream* stream : hosted->streams) stream->Abort(why);
 }
 
@@ -134,7 +134,7 @@ void Host::ExpireIdle(absl::Time now) {
     LogWarn("backup lease expired",
             {{"instance", hosted->config.name}, {"backup_id", id}});
     {
-      absl::MutexLock lock(&hosted->mu);
+      jetback::MutexLock lock(&hosted->mu);
       hosted->file_open = false;
     }
     AbortStreams(hosted.get(),
@@ -146,7 +146,7 @@ void Host::ExpireIdle(absl::Time now) {
 
 absl::Status Host::Register(HostedInstance* hosted, ReadStream* stream) {
   {
-    absl::MutexLock lock(&mu_);
+    jetback::MutexLock lock(&mu_);
     if (closed_) {
       return JetStatus(jet::JET_errTermInProgress, "jetbackd is stopping");
     }
@@ -157,7 +157,7 @@ absl::Status Host::Register(HostedInstance* hosted, ReadStream* stream) {
     }
     ++registered_;
   }
-  absl::MutexLock lock(&hosted->mu);
+  jetback::MutexLock lock(&hosted->mu);
   hosted->streams.insert(stream);
   return absl::OkStatus();
 }
@@ -165,30 +165,30 @@ absl::Status Host::Register(HostedInstance* hosted, ReadStream* stream) {
 void Host::Unregister(HostedInstance* hosted, ReadStream* stream) {
   if (hosted == nullptr) return;
   {
-    absl::MutexLock lock(&hosted->mu);
+    jetback::MutexLock lock(&hosted->mu);
     if (hosted->streams.erase(stream) == 0) return;
   }
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   --registered_;
 }
 
 void Host::StreamCreated() {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   ++live_streams_;
 }
 
 void Host::StreamDestroyed() {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   --live_streams_;
 }
 
 bool Host::WaitForStreams(absl::Time deadline) {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   closed_ = true;
   auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return live_streams_ == 0;
   };
-  return mu_.AwaitWithDeadline(absl::Condition(&none), deadline);
+  return mu_.AwaitWithDeadline(jetback::Condition(&none), deadline);
 }
 
 std::string Host::StatusLine() {

@@ -17,7 +17,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/config.h"
 #include "jetback/backup.h"
@@ -38,7 +38,7 @@ struct HostedInstance {
   Instance* instance = nullptr;
   BackupEngine& backup() { return instance->backup(); }
 
-  absl::Mutex mu;
+  jetback::Mutex mu;
   std::set<ReadStream*> streams ABSL_GUARDED_BY(mu);
   // Size of the file open in the slot (handle 0), recorded at OpenFile.
   bool file_open ABSL_GUARDED_BY(mu) = false;
@@ -94,7 +94,7 @@ class Host {
   const DaemonConfig config_;
   InstanceRegistry registry_;
   std::vector<std::unique_ptr<HostedInstance>> hosted_;
-  absl::Mutex mu_;
+  jetback::Mutex mu_;
   int registered_ ABSL_GUARDED_BY(mu_) = 0;
   int live_streams_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -31,7 +31,7 @@ ReadFileReactor* ReadFileReactor::Start(Host* host, HostedInstance* hosted,
   if (status.ok()) status = host->Register(hosted, reactor);
   if (!status.ok()) {
     {
-      absl::MutexLock lock(&reactor->mu_);
+      jetback::MutexLock lock(&reactor->mu_);
       reactor->FinishLocked(ToGrpcStatus(status));
     }
     reactor->Unref();  // no reader thread
@@ -54,11 +54,11 @@ void ReadFileReactor::ReaderLoop() {
   uint64_t offset = plan_.offset;
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
+      jetback::MutexLock lock(&mu_);
       auto can_read = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return stop_reading_ || !ready_.has_value();
       };
-      mu_.Await(absl::Condition(&can_read));
+      mu_.Await(jetback::Condition(&can_read));
       if (stop_reading_) break;
     }
     // The read (and page verification) happens here, outside every lock,
@@ -74,7 +74,7 @@ void ReadFileReactor::ReaderLoop() {
           plan_.backup_id, plan_.handle, offset,
           absl::Span<char>(data->data(), data->size()));
       if (!read.ok()) {
-        absl::MutexLock lock(&mu_);
+        jetback::MutexLock lock(&mu_);
         if (!stop_reading_) {
           stop_reading_ = true;
           final_ = ToGrpcStatus(read.status());
@@ -101,10 +101,10 @@ void ReadFileReactor::ReaderLoop() {
       }
     }
     if (last && plan_.file_size != 0 && offset >= plan_.file_size) {
-      absl::MutexLock lock(&hosted_->mu);
+      jetback::MutexLock lock(&hosted_->mu);
       hosted_->file_complete = true;
     }
-    absl::MutexLock lock(&mu_);
+    jetback::MutexLock lock(&mu_);
     if (stop_reading_) break;
     SendLocked(std::move(chunk));
     if (last) {
@@ -137,7 +137,7 @@ void ReadFileReactor::FinishLocked(const grpc::Status& status) {
 }
 
 void ReadFileReactor::Abort(const absl::Status& why) {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   if (finished_ || aborted_) return;
   aborted_ = true;
   stop_reading_ = true;
@@ -150,12 +150,12 @@ void ReadFileReactor::Abort(const absl::Status& why) {
 // cancelled after the grace period (RST_STREAM); the engine side was
 // released when the stop happened.
 void ReadFileReactor::EscalateIfStalled() {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   if (!aborted_) return;
   auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return done_ || finished_;
   };
-  if (mu_.AwaitWithTimeout(absl::Condition(&settled),
+  if (mu_.AwaitWithTimeout(jetback::Condition(&settled),
                            host_->config().stop_grace)) {
     return;
   }
@@ -167,7 +167,7 @@ void ReadFileReactor::EscalateIfStalled() {
 }
 
 void ReadFileReactor::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   write_in_flight_ = false;
   if (finished_) return;
   if (!ok) {
@@ -186,7 +186,7 @@ void ReadFileReactor::OnWriteDone(bool ok) {
 }
 
 void ReadFileReactor::OnCancel() {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   stop_reading_ = true;
   ready_.reset();
   if (finished_) return;
@@ -199,7 +199,7 @@ void ReadFileReactor::OnCancel() {
 void ReadFileReactor::OnDone() {
   host_->Unregister(hosted_, this);
   {
-    absl::MutexLock lock(&mu_);
+    jetback::MutexLock lock(&mu_);
     done_ = true;
   }
   Unref();

@@ -21,7 +21,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/host.h"
 #include "jetback/v1/backup.grpc.pb.h"
@@ -75,7 +75,7 @@ class ReadFileReactor : public grpc::ServerWriteReactor<v1::FileChunk>,
   const ReadPlan plan_;
   std::atomic<int> refs_{2};  // OnDone + reader thread
 
-  absl::Mutex mu_;
+  jetback::Mutex mu_;
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;  // OnDone ran

@@ -140,11 +140,11 @@ UnixProxy::~UnixProxy() {
   CutAll();
   std::vector<std::thread> pumps;
   {
-    absl::MutexLock lock(&mu_);
+    jetback::MutexLock lock(&mu_);
     pumps.swap(pumps_);
   }
   for (std::thread& t : pumps) t.join();
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   for (int fd : fds_) close(fd);
   if (listen_fd_ >= 0) close(listen_fd_);
 }
@@ -164,7 +164,7 @@ void UnixProxy::AcceptLoop() {
       close(upstream);
       continue;
     }
-    absl::MutexLock lock(&mu_);
+    jetback::MutexLock lock(&mu_);
     fds_.push_back(client);
     fds_.push_back(upstream);
     pumps_.emplace_back([this, client, upstream] { Pump(client, upstream); });
@@ -193,7 +193,7 @@ void UnixProxy::Pump(int from, int to) {
 }
 
 void UnixProxy::CutAll() {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   for (int fd : fds_) shutdown(fd, SHUT_RDWR);
   ++cuts_;
 }

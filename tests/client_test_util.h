@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "absl/time/time.h"
 
 namespace jetback::testing {
@@ -71,7 +71,7 @@ class UnixProxy {
   int listen_fd_ = -1;
   std::atomic<int> cuts_{0};
   std::thread accept_thread_;
-  absl::Mutex mu_;
+  jetback::Mutex mu_;
   std::vector<int> fds_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> pumps_ ABSL_GUARDED_BY(mu_);
 };
