@@ -46,7 +46,7 @@ absl::Status BackupEngineImpl::Gate() {
 
 absl::Status BackupEngineImpl::CheckStop() {
   if (!stop_.load(std::memory_order_acquire)) return absl::OkStatus();
-  absl::MutexLock lock(&stop_mu_);
+  MutexLock lock(&stop_mu_);
   if (!stop_.load(std::memory_order_relaxed)) return absl::OkStatus();
   return JetStatusWithReason(
       jet::JET_errBackupAbortByServer,
@@ -58,15 +58,15 @@ absl::Status BackupEngineImpl::CheckStop() {
 
 absl::Status BackupEngineImpl::SleepUnlessStopped(absl::Duration d) {
   {
-    absl::MutexLock lock(&stop_mu_);
+    MutexLock lock(&stop_mu_);
     auto stopped = [this] { return stop_.load(std::memory_order_relaxed); };
-    stop_mu_.AwaitWithTimeout(absl::Condition(&stopped), d);
+    stop_mu_.AwaitWithTimeout(Condition(&stopped), d);
   }
   return CheckStop();
 }
 
 void BackupEngineImpl::ClearStop(const std::string& new_id) {
-  absl::MutexLock lock(&stop_mu_);
+  MutexLock lock(&stop_mu_);
   stop_.store(false, std::memory_order_release);
   stop_reason_.clear();
   stop_initiator_.clear();
@@ -75,7 +75,7 @@ void BackupEngineImpl::ClearStop(const std::string& new_id) {
 
 std::string BackupEngineImpl::Stop(absl::string_view reason,
                                    absl::string_view initiator) {
-  absl::MutexLock lock(&stop_mu_);
+  MutexLock lock(&stop_mu_);
   stop_reason_ = std::string(reason);
   stop_initiator_ = std::string(initiator);
   stop_.store(true, std::memory_order_release);
@@ -157,7 +157,7 @@ absl::StatusOr<BeginResult> BackupEngineImpl::Begin(
                      "internal copy combined with incremental or surrogate");
   }
 
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   ExpireLocked(now);
   if (run_.has_value()) {
@@ -223,7 +223,7 @@ absl::StatusOr<BeginResult> BackupEngineImpl::Begin(
 absl::StatusOr<std::vector<std::string>> BackupEngineImpl::GetAttachInfo(
     absl::string_view backup_id) {
   JB_RETURN_IF_ERROR(Gate());
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
   JB_RETURN_IF_ERROR(CheckStop());
   if (!r->full) {
@@ -238,7 +238,7 @@ absl::StatusOr<std::vector<std::string>> BackupEngineImpl::GetAttachInfo(
 absl::StatusOr<OpenedFile> BackupEngineImpl::OpenFile(
     absl::string_view backup_id, absl::string_view name, uint64_t offset) {
   JB_RETURN_IF_ERROR(Gate());
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
   JB_RETURN_IF_ERROR(CheckStop());
   const uint32_t page = source_->options().page_size;
@@ -370,7 +370,7 @@ absl::StatusOr<size_t> BackupEngineImpl::ReadAt(absl::string_view backup_id,
   uint64_t serial = 0;
   ReadPolicy policy;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
     JB_RETURN_IF_ERROR(CheckStop());
     if (handle != 0 || !r->open) {
@@ -392,7 +392,7 @@ absl::StatusOr<size_t> BackupEngineImpl::ReadAt(absl::string_view backup_id,
   }
   absl::StatusOr<size_t> n = stream->ReadAt(offset, out, policy, this);
 
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!run_.has_value() || run_->serial != serial) {
     if (!n.ok()) return n.status();
     return JetStatus(jet::JET_errNoBackup, "the backup ended during the read");
@@ -429,7 +429,7 @@ absl::StatusOr<size_t> BackupEngineImpl::Read(absl::string_view backup_id,
   std::shared_ptr<Stream> stream;
   uint64_t cursor = 0;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
     JB_RETURN_IF_ERROR(CheckStop());
     const uint32_t page = source_->options().page_size;
@@ -456,7 +456,7 @@ absl::StatusOr<size_t> BackupEngineImpl::Read(absl::string_view backup_id,
   }
   if (cursor >= stream->size()) return size_t{0};
   JB_ASSIGN_OR_RETURN(size_t n, ReadAt(id, handle, cursor, buffer));
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (run_.has_value() && run_->open == stream) stream->cursor = cursor + n;
   return n;
 }
@@ -464,7 +464,7 @@ absl::StatusOr<size_t> BackupEngineImpl::Read(absl::string_view backup_id,
 absl::Status BackupEngineImpl::CloseFile(absl::string_view backup_id,
                                          uint32_t handle) {
   JB_RETURN_IF_ERROR(Gate());
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
   if (handle != 0 || !r->open) {
     return JetStatus(jet::JET_errInvalidParameter, "file handle is not open");

@@ -18,11 +18,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "engine/backup_source.h"
 #include "engine/backup_stream.h"
 #include "jetback/backup.h"
+#include "jetback/mutex.h"
 
 namespace jetback::backup_internal {
 
@@ -82,17 +82,17 @@ class BackupEngineImpl : public BackupEngine, private StopGate {
                    absl::string_view initiator) override;
   bool AbortForTerm(absl::string_view reason) override;
   void SetLease(absl::Duration lease) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     lease_ = lease;
   }
   bool ExpireIfIdle(absl::Time now) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return ExpireLocked(now);
   }
   BackupProgress Progress() override;
   bool InProgress() override { return in_progress_.load(); }
   void SetReadRetries(int attempts, absl::Duration backoff_step) override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     policy_.attempts = std::max(1, attempts);
     policy_.backoff_step = backoff_step;
   }
@@ -130,7 +130,7 @@ class BackupEngineImpl : public BackupEngine, private StopGate {
   BackupSource* const source_;
   std::atomic<bool> in_progress_{false};
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::optional<Running> run_ ABSL_GUARDED_BY(mu_);
   uint64_t next_serial_ ABSL_GUARDED_BY(mu_) = 1;
   absl::Duration lease_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
@@ -139,7 +139,7 @@ class BackupEngineImpl : public BackupEngine, private StopGate {
   // The abort flag: an atomic for the fast check, written under stop_mu_
   // together with its reason so a reader sees a consistent pair.
   std::atomic<bool> stop_{false};
-  absl::Mutex stop_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  Mutex stop_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::string stop_reason_ ABSL_GUARDED_BY(stop_mu_);
   std::string stop_initiator_ ABSL_GUARDED_BY(stop_mu_);
   std::string stop_backup_id_ ABSL_GUARDED_BY(stop_mu_);

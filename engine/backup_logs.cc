@@ -96,7 +96,7 @@ absl::Status BackupEngineImpl::PrepareLogsLocked(Running& r) {
 absl::StatusOr<LogList> BackupEngineImpl::LogInfo(absl::string_view backup_id,
                                                   bool truncate_list) {
   JB_RETURN_IF_ERROR(Gate());
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
   JB_RETURN_IF_ERROR(CheckStop());
   if (r->open) {
@@ -121,7 +121,7 @@ absl::StatusOr<LogList> BackupEngineImpl::LogInfo(absl::string_view backup_id,
 absl::StatusOr<uint32_t> BackupEngineImpl::TruncateLog(
     absl::string_view backup_id) {
   JB_RETURN_IF_ERROR(Gate());
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
   JB_RETURN_IF_ERROR(CheckStop());
   if (r->open) {
@@ -185,7 +185,7 @@ absl::StatusOr<EndResult> BackupEngineImpl::End(absl::string_view backup_id,
     return JetStatus(jet::JET_errInvalidParameter,
                      "End needs exactly one of EndNormal and EndAbort");
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto running = RunningLocked(backup_id);
   if (!running.ok()) {
     if (!run_.has_value()) ClearStop("");
@@ -221,11 +221,11 @@ bool BackupEngineImpl::AbortForTerm(absl::string_view reason) {
   // Raise the stop flag first so a read in flight ends within one chunk,
   // then wait for it: the databases it reads are about to go away.
   Stop(reason, "engine");
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !run_.has_value() || run_->active_calls == 0;
   };
-  mu_.Await(absl::Condition(&idle));
+  mu_.Await(Condition(&idle));
   if (!run_.has_value()) {
     ClearStop("");
     return false;
@@ -241,7 +241,7 @@ bool BackupEngineImpl::AbortForTerm(absl::string_view reason) {
 BackupProgress BackupEngineImpl::Progress() {
   BackupProgress p;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!run_.has_value()) return p;
     const Running& r = *run_;
     p.backup_id = r.id;
@@ -255,7 +255,7 @@ BackupProgress BackupEngineImpl::Progress() {
     p.started_at = r.started_at;
     p.last_call_at = r.last_call_at;
   }
-  absl::MutexLock lock(&stop_mu_);
+  MutexLock lock(&stop_mu_);
   p.stop_requested = stop_.load();
   p.stop_reason = stop_reason_;
   p.stop_initiator = stop_initiator_;

@@ -149,7 +149,7 @@ absl::Status Stream::ReadLogChunk(uint64_t offset, absl::Span<char> out) {
 }
 
 absl::StatusOr<std::string> Stream::Trailer() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!trailer_) {
     JB_ASSIGN_OR_RETURN(std::string page, trailer_builder_());
     trailer_ = std::move(page);
@@ -159,7 +159,7 @@ absl::StatusOr<std::string> Stream::Trailer() {
 
 void Stream::MarkHandedOut(uint64_t begin, uint64_t end) {
   if (begin >= end) return;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto it = handed_out_.upper_bound(begin);
   if (it != handed_out_.begin()) {
     auto prev = std::prev(it);
@@ -177,7 +177,7 @@ void Stream::MarkHandedOut(uint64_t begin, uint64_t end) {
 }
 
 bool Stream::ReadToEnd(uint64_t from) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (from >= size_) return true;
   auto it = handed_out_.upper_bound(from);
   if (it == handed_out_.begin()) return false;

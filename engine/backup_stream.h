@@ -22,11 +22,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "engine/backup_source.h"
 #include "jetback/env.h"
+#include "jetback/mutex.h"
 
 namespace jetback::backup_internal {
 
@@ -103,7 +103,7 @@ class Stream {
   uint64_t size_ = 0;
   uint32_t page_size_ = 0;
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::optional<std::string> trailer_ ABSL_GUARDED_BY(mu_);
   // Handed-out byte ranges, merged: begin -> end.
   std::map<uint64_t, uint64_t> handed_out_ ABSL_GUARDED_BY(mu_);

@@ -12,11 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
 #include "engine/backup_stream.h"
 #include "engine/backup_test_util.h"
 #include "engine/format.h"
 #include "gtest/gtest.h"
+#include "jetback/mutex.h"
 #include "jetback/restore.h"
 
 namespace jetback::testing {
@@ -63,14 +63,14 @@ class HotBackupTest : public BackupFixture,
             write_errors_.fetch_add(1);
             continue;
           }
-          absl::MutexLock lock(&mu_);
+          MutexLock lock(&mu_);
           commits_.push_back({key, txn->commit_generation()});
         }
       });
     }
   }
   size_t CommitCount() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return commits_.size();
   }
   void StopWriters() {
@@ -82,11 +82,11 @@ class HotBackupTest : public BackupFixture,
   // Blocks until `pred(commits_)` holds, re-checked on every commit.
   template <typename Pred>
   bool AwaitCommits(Pred pred) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto cond = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       return pred(commits_);
     };
-    return mu_.AwaitWithTimeout(absl::Condition(&cond), absl::Seconds(60));
+    return mu_.AwaitWithTimeout(Condition(&cond), absl::Seconds(60));
   }
 
   // Restores `set_dir` and checks the database holds the preloaded rows and
@@ -117,7 +117,7 @@ class HotBackupTest : public BackupFixture,
     for (int i = 0; i < 20; ++i) expected.insert(absl::StrFormat("k%08d", i));
     for (int i = 0; i < preload; ++i)
       expected.insert(absl::StrFormat("p%08d", i));
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     int included = 0;
     for (const Commit& c : commits_) {
       if (c.generation <= gen_high) {
@@ -142,7 +142,7 @@ class HotBackupTest : public BackupFixture,
   std::vector<std::thread> writers_;
   std::atomic<bool> stop_writers_{false};
   std::atomic<int> write_errors_{0};
-  absl::Mutex mu_;
+  Mutex mu_;
   std::vector<Commit> commits_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -211,20 +211,20 @@ class GateEnv : public EnvWrapper {
   explicit GateEnv(Env* target) : EnvWrapper(target) {}
 
   void Arm(const std::string& path) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     armed_path_ = path;
     armed_ = true;
   }
   bool WaitEntered(absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    return mu_.AwaitWithTimeout(absl::Condition(&entered_), timeout);
+    MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(Condition(&entered_), timeout);
   }
   void Release() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     released_ = true;
   }
   uint64_t bytes_after_release() {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return bytes_after_release_;
   }
 
@@ -232,17 +232,17 @@ class GateEnv : public EnvWrapper {
                                                  OpenMode mode) override;
 
   void OnRead(const std::string& path, size_t n) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (!armed_ || path != armed_path_) return;
     if (!entered_) {
       entered_ = true;
-      mu_.Await(absl::Condition(&released_));
+      mu_.Await(Condition(&released_));
     }
     bytes_after_release_ += n;
   }
 
  private:
-  absl::Mutex mu_;
+  Mutex mu_;
   std::string armed_path_ ABSL_GUARDED_BY(mu_);
   bool armed_ ABSL_GUARDED_BY(mu_) = false;
   bool entered_ ABSL_GUARDED_BY(mu_) = false;
