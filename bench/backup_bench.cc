@@ -1,5 +1,7 @@
 // backup_bench: client-side measurements against a running jetbackd.
 //
+// Every mode takes [--tls-ca F --tls-cert F --tls-key F] for tcp: servers.
+//
 //   backup_bench --server S --instance I stream
 //       One full backup through the client API (databases and logs read and
 //       discarded; every chunk's XXH3 and every file's SHA-256 checked).
@@ -92,7 +94,7 @@ std::string RandomBytes(std::mt19937_64& rng, size_t n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string server, instance = "demo", mode;
+  std::string server, instance = "demo", mode, tls_ca, tls_cert, tls_key;
   double seconds = 5;
   int threads = 4;
   bool during_backup = false;
@@ -108,6 +110,9 @@ int main(int argc, char** argv) {
     };
     if (a == "--server") server = next();
     else if (a == "--instance") instance = next();
+    else if (a == "--tls-ca") tls_ca = next();
+    else if (a == "--tls-cert") tls_cert = next();
+    else if (a == "--tls-key") tls_key = next();
     else if (a == "--seconds") seconds = std::atof(next().c_str());
     else if (a == "--threads") threads = std::atoi(next().c_str());
     else if (a == "--during-backup") during_backup = true;
@@ -117,6 +122,9 @@ int main(int argc, char** argv) {
   }
   jetback::ClientOptions options;
   options.server = server;
+  options.tls_ca = tls_ca;
+  options.tls_cert = tls_cert;
+  options.tls_key = tls_key;
   auto client = jetback::Client::Connect(options);
   if (!client.ok()) Fail("connect", client.status());
 
