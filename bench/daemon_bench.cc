@@ -1,8 +1,9 @@
 // daemon_bench: jetbackd over the wire, against baselines from the same run.
 //
-//  1. ReadFile throughput of a full database stream (page verification,
-//     XXH3 per chunk, SHA-256) over the Unix socket and over TCP + mutual
-//     TLS, next to raw_copy of the same file over the same transport.
+//  1. ReadFile throughput of a full database stream over the Unix socket and
+//     over TCP + mutual TLS, next to raw_copy of the same file over the same
+//     transport: through the client API (jetback::Client::ReadFile, every
+//     check the library makes) and through the bare stub (no client checks).
 //  2. StopBackup -> the streaming client sees -801: p50/p99 over N stops.
 //
 // Usage: daemon_bench [--mib N] [--stops N] [--runs N]
@@ -29,6 +30,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "jetback/client.h"
 #include "jetback/status.h"
 #include "jetback/v1/backup.grpc.pb.h"
 #include "jetback/v1/data.grpc.pb.h"
@@ -221,6 +223,42 @@ double StreamOnce(const std::shared_ptr<grpc::Channel>& channel) {
   return bytes / 1048576.0 / secs;
 }
 
+// MiB/s of one full ReadFile through the client library.
+double ClientStreamOnce(const std::shared_ptr<grpc::Channel>& channel,
+                        jetback::Client* client) {
+  Session s;
+  s.stub = jetback::v1::Backup::NewStub(channel);
+  BeginAndOpen(&s);
+  uint64_t bytes = 0;
+  const absl::Time start = absl::Now();
+  auto read = client->ReadFile(jetback::BackupRef{"bench", s.id}, 0, 0, 0,
+                               [&](uint64_t, absl::string_view data) {
+                                 bytes += data.size();
+                                 return absl::OkStatus();
+                               });
+  const double secs = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!read.ok())
+    Die(absl::StrCat("client ReadFile: ", read.status().message()));
+  if (bytes != s.size) Die("short stream");
+  End(&s);
+  return bytes / 1048576.0 / secs;
+}
+
+std::unique_ptr<jetback::Client> ConnectClient(const Daemon& d, bool tcp) {
+  jetback::ClientOptions options;
+  if (tcp) {
+    options.server = "tcp:" + d.tcp_target;
+    options.tls_ca = d.dir + "/ca.pem";
+    options.tls_cert = d.dir + "/bench-agent.pem";
+    options.tls_key = d.dir + "/bench-agent.key";
+  } else {
+    options.server = d.unix_target;
+  }
+  auto client = jetback::Client::Connect(options);
+  if (!client.ok()) Die(std::string(client.status().message()));
+  return std::move(*client);
+}
+
 double RawCopy(const char* transport, const std::string& file) {
   const std::string out =
       Run(absl::StrCat(RAW_COPY_PATH, " ", transport, " ", file));
@@ -327,15 +365,19 @@ int main(int argc, char** argv) {
   for (bool tcp : {false, true}) {
     if (tcp && d.tcp_target.empty()) continue;
     auto channel = Connect(d, tcp);
-    std::vector<double> grpc_rates, raw_rates;
+    std::unique_ptr<jetback::Client> client = ConnectClient(d, tcp);
+    std::vector<double> api_rates, stub_rates, raw_rates;
     for (int r = 0; r < runs; ++r) {
-      grpc_rates.push_back(StreamOnce(channel));
+      api_rates.push_back(ClientStreamOnce(channel, client.get()));
+      stub_rates.push_back(StreamOnce(channel));
       raw_rates.push_back(RawCopy(tcp ? "tcp" : "unix", db));
     }
-    const double g = Median(grpc_rates), raw = Median(raw_rates);
+    const double api = Median(api_rates), stub = Median(stub_rates),
+                 raw = Median(raw_rates);
     std::printf(
-        "readfile %s grpc_mib_per_s=%.1f raw_mib_per_s=%.1f ratio=%.2f\n",
-        tcp ? "tcp+mtls" : "unix", g, raw, g / raw);
+        "readfile %s client_api_mib_per_s=%.1f stub_mib_per_s=%.1f "
+        "raw_mib_per_s=%.1f ratio=%.2f stub_ratio=%.2f\n",
+        tcp ? "tcp+mtls" : "unix", api, stub, raw, api / raw, stub / raw);
   }
   StopLatency(d, stops);
   const std::string dir = d.dir;
