@@ -48,12 +48,12 @@ absl::StatusOr<uint32_t> InstanceImpl::RollLog() {
 absl::Status InstanceImpl::Submit(Request* request) {
   std::vector<Request*> batch;
   {
-    absl::MutexLock lock(&queue_mu_);
+    jetback::MutexLock lock(&queue_mu_);
     queue_.push_back(request);
     auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
       return request->done || queue_.front() == request;
     };
-    queue_mu_.Await(absl::Condition(&ready));
+    queue_mu_.Await(jetback::Condition(&ready));
     if (request->done) return request->status;
     // Leader: take the queue as one group (a roll goes alone).
     for (Request* r : queue_) {
@@ -66,7 +66,7 @@ absl::Status InstanceImpl::Submit(Request* request) {
   }
   LeadBatch(batch);
   {
-    absl::MutexLock lock(&queue_mu_);
+    jetback::MutexLock lock(&queue_mu_);
     for (Request* r : batch) {
       queue_.pop_front();
       r->done = true;
@@ -78,14 +78,14 @@ absl::Status InstanceImpl::Submit(Request* request) {
 void InstanceImpl::LeadBatch(std::vector<Request*>& batch) {
   if (batch[0]->db == nullptr) {
     {
-      absl::MutexLock lock(&ckpt_mu_);
+      jetback::MutexLock lock(&ckpt_mu_);
       batch_in_flight_ = true;
       batch_start_ = log_->tip();
     }
     absl::StatusOr<uint32_t> gen = log_->Roll();
     batch[0]->status = gen.status();
     if (gen.ok()) batch[0]->generation = *gen;
-    absl::MutexLock lock(&ckpt_mu_);
+    jetback::MutexLock lock(&ckpt_mu_);
     batch_in_flight_ = false;
     return;
   }
@@ -95,7 +95,7 @@ void InstanceImpl::LeadBatch(std::vector<Request*>& batch) {
   dbs.erase(std::unique(dbs.begin(), dbs.end()), dbs.end());
   for (DbFile* db : dbs) db->tree_mu().Lock();
   {
-    absl::MutexLock lock(&ckpt_mu_);
+    jetback::MutexLock lock(&ckpt_mu_);
     batch_in_flight_ = true;
     batch_start_ = log_->tip();
   }
@@ -129,7 +129,7 @@ void InstanceImpl::LeadBatch(std::vector<Request*>& batch) {
     r->generation = gen;
   }
   {
-    absl::MutexLock lock(&ckpt_mu_);
+    jetback::MutexLock lock(&ckpt_mu_);
     batch_in_flight_ = false;
   }
   bool kick = false;
@@ -138,7 +138,7 @@ void InstanceImpl::LeadBatch(std::vector<Request*>& batch) {
     kick = kick || db->dirty_pages() > options_.cache_pages / 2;
   }
   if (kick) {
-    absl::MutexLock lock(&flusher_mu_);
+    jetback::MutexLock lock(&flusher_mu_);
     flusher_kick_ = true;
   }
 }
@@ -146,11 +146,11 @@ void InstanceImpl::LeadBatch(std::vector<Request*>& batch) {
 void InstanceImpl::FlusherLoop() {
   while (true) {
     {
-      absl::MutexLock lock(&flusher_mu_);
+      jetback::MutexLock lock(&flusher_mu_);
       auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flusher_mu_) {
         return flusher_stop_ || flusher_kick_;
       };
-      flusher_mu_.AwaitWithTimeout(absl::Condition(&wake),
+      flusher_mu_.AwaitWithTimeout(jetback::Condition(&wake),
                                    options_.flush_interval);
       if (flusher_stop_) return;
       flusher_kick_ = false;
@@ -162,15 +162,15 @@ void InstanceImpl::FlusherLoop() {
 }
 
 absl::Status InstanceImpl::Checkpoint() {
-  absl::MutexLock file_lock(&ckpt_file_mu_);
+  jetback::MutexLock file_lock(&ckpt_file_mu_);
   uint64_t base;
   {
-    absl::MutexLock lock(&ckpt_mu_);
+    jetback::MutexLock lock(&ckpt_mu_);
     base = batch_in_flight_ ? batch_start_ : log_->tip();
   }
   uint64_t redo = base;
   {
-    absl::ReaderMutexLock lock(&dbs_mu_);
+    jetback::ReaderMutexLock lock(&dbs_mu_);
     for (auto& db : dbs_) {
       JB_RETURN_IF_ERROR(db->file()->Flush(UINT64_MAX));
       redo = std::min(redo, db->file()->MinRecLsn());
@@ -186,7 +186,7 @@ absl::Status InstanceImpl::WriteCheckpointFile(uint64_t redo_lsn) {
   info.redo_lsn = redo_lsn;
   info.page_size = options_.page_size;
   {
-    absl::ReaderMutexLock lock(&dbs_mu_);
+    jetback::ReaderMutexLock lock(&dbs_mu_);
     for (auto& db : dbs_) {
       info.databases.push_back(
           {db->path(), db->file()->db_signature(), db->file()->dbtime()});

@@ -26,7 +26,7 @@ DatabaseImpl::DatabaseImpl(CommitPipeline* pipeline,
 absl::Status DatabaseImpl::Open() {
   bool initialized;
   {
-    absl::ReaderMutexLock lock(&file_->tree_mu());
+    jetback::ReaderMutexLock lock(&file_->tree_mu());
     JB_ASSIGN_OR_RETURN(initialized, tree_.Initialized());
   }
   if (!initialized) {
@@ -38,11 +38,11 @@ absl::Status DatabaseImpl::Open() {
   std::optional<std::string> next = TableKey(0, "");
   const std::string end = TableKey(1, "");
   while (next) {
-    absl::ReaderMutexLock lock(&file_->tree_mu());
+    jetback::ReaderMutexLock lock(&file_->tree_mu());
     std::string start = *next;
     JB_RETURN_IF_ERROR(tree_.ScanChunk(start, end, 1 << 20, &rows, &next));
   }
-  absl::MutexLock catalog(&catalog_mu_);
+  jetback::MutexLock catalog(&catalog_mu_);
   for (const auto& [key, value] : rows) {
     uint32_t id = 0;
     if (value.size() != 4) {
@@ -62,7 +62,7 @@ std::string DatabaseImpl::name() const {
 
 DatabaseHeaderInfo DatabaseImpl::HeaderInfo() {
   DatabaseHeaderInfo h = file_->header();
-  absl::ReaderMutexLock lock(&file_->tree_mu());
+  jetback::ReaderMutexLock lock(&file_->tree_mu());
   auto last = tree_.PgnoLast();
   if (last.ok()) h.pgno_last = *last;
   return h;
@@ -74,7 +74,7 @@ absl::Status DatabaseImpl::CreateTable(absl::string_view table) {
     return JetStatus(jet::JET_errInvalidName, "bad table name");
   }
   JB_RETURN_IF_ERROR(pipeline_->CheckUsable());
-  absl::MutexLock catalog(&catalog_mu_);
+  jetback::MutexLock catalog(&catalog_mu_);
   if (tables_.count(table) != 0) {
     return JetStatus(jet::JET_errTableDuplicate,
                      absl::StrCat("table exists: ", table));
@@ -95,14 +95,14 @@ absl::Status DatabaseImpl::CreateTable(absl::string_view table) {
 }
 
 absl::StatusOr<std::vector<std::string>> DatabaseImpl::ListTables() {
-  absl::MutexLock catalog(&catalog_mu_);
+  jetback::MutexLock catalog(&catalog_mu_);
   std::vector<std::string> names;
   for (const auto& [name, id] : tables_) names.push_back(name);
   return names;
 }
 
 absl::StatusOr<uint32_t> DatabaseImpl::TableId(absl::string_view table) {
-  absl::MutexLock catalog(&catalog_mu_);
+  jetback::MutexLock catalog(&catalog_mu_);
   auto it = tables_.find(table);
   if (it == tables_.end()) {
     return JetStatus(jet::JET_errObjectNotFound,

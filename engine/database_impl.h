@@ -17,7 +17,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "engine/backup_source.h"
 #include "engine/btree.h"
 #include "engine/db_file.h"
@@ -69,7 +69,7 @@ class DatabaseImpl : public Database, public BackupDatabase {
   CommitPipeline* pipeline_;
   std::unique_ptr<DbFile> file_;
   BTree tree_;
-  absl::Mutex catalog_mu_;
+  jetback::Mutex catalog_mu_;
   std::map<std::string, uint32_t, std::less<>> tables_
       ABSL_GUARDED_BY(catalog_mu_);
 };

@@ -14,20 +14,20 @@ namespace jetback {
 
 void RangeLock::Lock(uint32_t first, uint32_t count) {
   uint64_t end = uint64_t{first} + count;
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   auto free = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     for (const auto& [f, e] : held_) {
       if (f < end && first < e) return false;
     }
     return true;
   };
-  mu_.Await(absl::Condition(&free));
+  mu_.Await(jetback::Condition(&free));
   held_.emplace(first,
                 static_cast<uint32_t>(std::min<uint64_t>(end, UINT32_MAX)));
 }
 
 void RangeLock::Unlock(uint32_t first, uint32_t count) {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   auto range = held_.equal_range(first);
   for (auto it = range.first; it != range.second; ++it) {
     held_.erase(it);
@@ -109,20 +109,20 @@ absl::StatusOr<std::unique_ptr<DbFile>> DbFile::Open(Env* env,
 }
 
 DatabaseHeaderInfo DbFile::header() {
-  absl::MutexLock lock(&header_mu_);
+  jetback::MutexLock lock(&header_mu_);
   DatabaseHeaderInfo h = header_;
   h.dbtime = dbtime();
   return h;
 }
 
 absl::Status DbFile::WriteHeader(const DatabaseHeaderInfo& header) {
-  absl::MutexLock lock(&header_mu_);
+  jetback::MutexLock lock(&header_mu_);
   return WriteHeaderLocked(header);
 }
 
 absl::Status DbFile::UpdateHeader(
     const std::function<void(DatabaseHeaderInfo*)>& change) {
-  absl::MutexLock lock(&header_mu_);
+  jetback::MutexLock lock(&header_mu_);
   DatabaseHeaderInfo h = header_;
   change(&h);
   return WriteHeaderLocked(h);
@@ -192,12 +192,12 @@ void DbFile::EvictSome() {
 }
 
 absl::StatusOr<PagePtr> DbFile::Read(uint32_t pgno) {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   return Lookup(pgno);
 }
 
 absl::StatusOr<PagePtr> DbFile::Write(uint32_t pgno) {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   JB_ASSIGN_OR_RETURN(PagePtr page, Lookup(pgno));
   if (txn_undo_.count(pgno) == 0) {
     Before b;
@@ -213,7 +213,7 @@ absl::StatusOr<PagePtr> DbFile::Write(uint32_t pgno) {
 }
 
 PagePtr DbFile::New(uint32_t pgno) {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   auto it = cache_.find(pgno);
   PagePtr page;
   if (it != cache_.end()) {
@@ -241,7 +241,7 @@ PagePtr DbFile::New(uint32_t pgno) {
 }
 
 void DbFile::FinishTxn(uint64_t txn, std::vector<std::string>* records) {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   for (auto& [pgno, before] : txn_undo_) {
     PagePtr page = cache_[pgno].page;
     format::PageHeader h =
@@ -284,18 +284,18 @@ void DbFile::Restore(std::map<uint32_t, Before>& undo, bool untouch) {
 }
 
 void DbFile::AbortTxn() {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   Restore(txn_undo_, false);
 }
 
 void DbFile::AbortBatch() {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   Restore(txn_undo_, true);
   Restore(batch_undo_, true);
 }
 
 void DbFile::CommitBatch(uint64_t start_lsn, uint64_t end_lsn) {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   for (auto& [pgno, before] : batch_undo_) {
     auto it = cache_.find(pgno);
     if (it == cache_.end()) continue;
@@ -319,8 +319,8 @@ absl::Status DbFile::Flush(uint64_t durable_lsn) {
   };
   std::vector<Copy> copies;
   {
-    absl::ReaderMutexLock tree(&tree_mu_);
-    absl::MutexLock lock(&cache_mu_);
+    jetback::ReaderMutexLock tree(&tree_mu_);
+    jetback::MutexLock lock(&cache_mu_);
     for (auto& [pgno, e] : cache_) {
       CachedPage& p = *e.page;
       if (!p.dirty || p.touched || p.page_lsn > durable_lsn) continue;
@@ -339,7 +339,7 @@ absl::Status DbFile::Flush(uint64_t durable_lsn) {
     range_lock_.Lock(c.pgno, 1);
     status = file_->Write(format::PageOffset(c.pgno, page_size_), c.data);
     if (status.ok()) {
-      absl::MutexLock lock(&cache_mu_);
+      jetback::MutexLock lock(&cache_mu_);
       if (flush_map_.size() <= c.pgno) flush_map_.resize(c.pgno + 1024, 0);
       flush_map_[c.pgno] = c.dbtime;
     }
@@ -348,8 +348,8 @@ absl::Status DbFile::Flush(uint64_t durable_lsn) {
   }
   if (status.ok()) status = file_->Sync();
   if (!status.ok()) return status;
-  absl::ReaderMutexLock tree(&tree_mu_);
-  absl::MutexLock lock(&cache_mu_);
+  jetback::ReaderMutexLock tree(&tree_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   for (const Copy& c : copies) {
     auto it = cache_.find(c.pgno);
     if (it == cache_.end()) continue;
@@ -367,7 +367,7 @@ absl::Status DbFile::Flush(uint64_t durable_lsn) {
 }
 
 uint64_t DbFile::MinRecLsn() {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   uint64_t min = UINT64_MAX;
   for (auto& [pgno, e] : cache_) {
     if (e.page->dirty) min = std::min(min, e.page->rec_lsn);
@@ -376,12 +376,12 @@ uint64_t DbFile::MinRecLsn() {
 }
 
 size_t DbFile::dirty_pages() {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   return dirty_;
 }
 
 size_t DbFile::cached_pages() {
-  absl::MutexLock lock(&cache_mu_);
+  jetback::MutexLock lock(&cache_mu_);
   return cache_.size();
 }
 
@@ -396,7 +396,7 @@ absl::Status DbFile::ReadPagesForBackup(uint32_t first, uint32_t count,
                                size_t{count} * page_size_, out.data(), &got);
   if (s.ok()) {
     std::memset(out.data() + got, 0, size_t{count} * page_size_ - got);
-    absl::MutexLock lock(&cache_mu_);
+    jetback::MutexLock lock(&cache_mu_);
     for (uint32_t i = 0; i < count && s.ok(); ++i) {
       s = format::VerifyPage(
           absl::MakeConstSpan(out.data() + size_t{i} * page_size_, page_size_),

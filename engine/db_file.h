@@ -26,7 +26,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "jetback/env.h"
 #include "jetback/instance.h"
 
@@ -53,7 +53,7 @@ class RangeLock {
   void Unlock(uint32_t first, uint32_t count);
 
  private:
-  absl::Mutex mu_;
+  jetback::Mutex mu_;
   std::multimap<uint32_t, uint32_t> held_ ABSL_GUARDED_BY(mu_);  // first->end
 };
 
@@ -75,7 +75,7 @@ class DbFile {
   uint32_t page_size() const { return page_size_; }
   uint64_t db_signature() const { return db_signature_; }
   File* file() { return file_.get(); }
-  absl::Mutex& tree_mu() ABSL_LOCK_RETURNED(tree_mu_) { return tree_mu_; }
+  jetback::Mutex& tree_mu() ABSL_LOCK_RETURNED(tree_mu_) { return tree_mu_; }
 
   DatabaseHeaderInfo header();
   // Writes both header copies (fsync after each) and keeps it in memory.
@@ -144,16 +144,16 @@ class DbFile {
   const size_t cache_pages_;
   uint64_t db_signature_;
   std::atomic<uint64_t> dbtime_{0};
-  absl::Mutex tree_mu_;
+  jetback::Mutex tree_mu_;
   RangeLock range_lock_;
 
   absl::Status WriteHeaderLocked(const DatabaseHeaderInfo& header)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(header_mu_);
 
-  absl::Mutex header_mu_;
+  jetback::Mutex header_mu_;
   DatabaseHeaderInfo header_ ABSL_GUARDED_BY(header_mu_);
 
-  absl::Mutex cache_mu_ ABSL_ACQUIRED_AFTER(tree_mu_);
+  jetback::Mutex cache_mu_ ABSL_ACQUIRED_AFTER(tree_mu_);
   std::unordered_map<uint32_t, Entry> cache_ ABSL_GUARDED_BY(cache_mu_);
   std::list<uint32_t> lru_ ABSL_GUARDED_BY(cache_mu_);  // front: recent
   size_t dirty_ ABSL_GUARDED_BY(cache_mu_) = 0;

@@ -60,12 +60,12 @@ class FaultFile : public File {
 };
 
 void FaultEnv::SetPathFilter(const std::string& substring) {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   filter_ = substring;
 }
 
 bool FaultEnv::Applies(const std::string& path) {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   return filter_.empty() || path.find(filter_) != std::string::npos;
 }
 
@@ -83,7 +83,7 @@ bool FaultEnv::CountIo() {
 void FaultEnv::RecordWrite(const std::string& path, File* file, uint64_t offset,
                            size_t n) {
   if (!track_.load()) return;
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   Unsynced& u = unsynced_[path];
   auto size = file->Size();
   uint64_t cur = size.ok() ? *size : 0;
@@ -103,7 +103,7 @@ void FaultEnv::RecordWrite(const std::string& path, File* file, uint64_t offset,
 }
 
 void FaultEnv::RecordSync(const std::string& path, File* file) {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   auto it = unsynced_.find(path);
   if (it == unsynced_.end()) return;
   auto size = file->Size();
@@ -112,7 +112,7 @@ void FaultEnv::RecordSync(const std::string& path, File* file) {
 }
 
 absl::Status FaultEnv::DropUnsyncedData() {
-  absl::MutexLock lock(&mu_);
+  jetback::MutexLock lock(&mu_);
   for (auto& [path, u] : unsynced_) {
     if (!target()->FileExists(path)) continue;
     JB_ASSIGN_OR_RETURN(auto file,
@@ -135,7 +135,7 @@ absl::StatusOr<std::unique_ptr<File>> FaultEnv::OpenFile(
 
 absl::Status FaultEnv::DeleteFile(const std::string& path) {
   {
-    absl::MutexLock lock(&mu_);
+    jetback::MutexLock lock(&mu_);
     unsynced_.erase(path);
   }
   return target()->DeleteFile(path);
@@ -144,7 +144,7 @@ absl::Status FaultEnv::DeleteFile(const std::string& path) {
 absl::Status FaultEnv::RenameFile(const std::string& from,
                                   const std::string& to) {
   {
-    absl::MutexLock lock(&mu_);
+    jetback::MutexLock lock(&mu_);
     auto it = unsynced_.find(from);
     unsynced_.erase(to);
     if (it != unsynced_.end()) {

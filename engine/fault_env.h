@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "jetback/env.h"
 
 namespace jetback {
@@ -71,7 +71,7 @@ class FaultEnv : public EnvWrapper {
   std::atomic<int64_t> io_countdown_{0};
   std::atomic<int64_t> io_count_{0};
   std::atomic<bool> track_{false};
-  absl::Mutex mu_;
+  jetback::Mutex mu_;
   std::string filter_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Unsynced> unsynced_ ABSL_GUARDED_BY(mu_);
 };

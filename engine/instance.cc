@@ -73,7 +73,7 @@ LogOptions InstanceImpl::log_options() const {
 }
 
 absl::Status InstanceImpl::Init() {
-  absl::MutexLock life(&lifecycle_mu_);
+  jetback::MutexLock life(&lifecycle_mu_);
   if (initialized()) {
     return JetStatus(jet::JET_errAlreadyInitialized, name());
   }
@@ -92,7 +92,7 @@ absl::Status InstanceImpl::Init() {
     return s;
   }
   {
-    absl::MutexLock lock(&flusher_mu_);
+    jetback::MutexLock lock(&flusher_mu_);
     flusher_stop_ = false;
   }
   flusher_ = std::thread([this] { FlusherLoop(); });
@@ -237,13 +237,13 @@ absl::StatusOr<DatabaseImpl*> InstanceImpl::AddDatabase(
   auto db = std::make_unique<DatabaseImpl>(this, std::move(file));
   DatabaseImpl* raw = db.get();
   {
-    absl::MutexLock lock(&dbs_mu_);
+    jetback::MutexLock lock(&dbs_mu_);
     dbs_.push_back(std::move(db));
   }
   // Open() may commit (a new tree), so the log must be up already.
   absl::Status s = raw->Open();
   if (!s.ok()) {
-    absl::MutexLock lock(&dbs_mu_);
+    jetback::MutexLock lock(&dbs_mu_);
     dbs_.pop_back();
     return s;
   }
@@ -252,13 +252,13 @@ absl::StatusOr<DatabaseImpl*> InstanceImpl::AddDatabase(
 
 absl::StatusOr<Database*> InstanceImpl::CreateDatabase(
     const std::string& path) {
-  absl::MutexLock life(&lifecycle_mu_);
+  jetback::MutexLock life(&lifecycle_mu_);
   JB_RETURN_IF_ERROR(CheckUsable());
   if (backup_->InProgress()) {
     return JetStatus(jet::JET_errBackupInProgress, "backup running");
   }
   {
-    absl::ReaderMutexLock lock(&dbs_mu_);
+    jetback::ReaderMutexLock lock(&dbs_mu_);
     if (FindLocked(path) != nullptr) {
       return JetStatus(jet::JET_errDatabaseDuplicate, path);
     }
@@ -275,22 +275,22 @@ absl::StatusOr<Database*> InstanceImpl::CreateDatabase(
   JB_RETURN_IF_ERROR(env_->SyncDir(path.substr(0, path.rfind('/') + 1)));
   DbFile* raw = file.get();
   {
-    absl::MutexLock lock(&dbs_mu_);
+    jetback::MutexLock lock(&dbs_mu_);
     dbs_.push_back(std::make_unique<DatabaseImpl>(this, std::move(file)));
   }
   // Named in the checkpoint before anything is logged for it.
   {
-    absl::MutexLock lock(&ckpt_file_mu_);
+    jetback::MutexLock lock(&ckpt_file_mu_);
     absl::Status s = WriteCheckpointFile(last_redo_lsn_);
     if (!s.ok()) {
-      absl::MutexLock l(&dbs_mu_);
+      jetback::MutexLock l(&dbs_mu_);
       dbs_.pop_back();
       return s;
     }
   }
   DatabaseImpl* db;
   {
-    absl::ReaderMutexLock lock(&dbs_mu_);
+    jetback::ReaderMutexLock lock(&dbs_mu_);
     db = dbs_.back().get();
   }
   (void)raw;
@@ -300,13 +300,13 @@ absl::StatusOr<Database*> InstanceImpl::CreateDatabase(
 
 absl::StatusOr<Database*> InstanceImpl::AttachDatabase(
     const std::string& path) {
-  absl::MutexLock life(&lifecycle_mu_);
+  jetback::MutexLock life(&lifecycle_mu_);
   JB_RETURN_IF_ERROR(CheckUsable());
   if (backup_->InProgress()) {
     return JetStatus(jet::JET_errBackupInProgress, "backup running");
   }
   {
-    absl::ReaderMutexLock lock(&dbs_mu_);
+    jetback::ReaderMutexLock lock(&dbs_mu_);
     if (FindLocked(path) != nullptr) {
       return JetStatus(jet::JET_errDatabaseDuplicate, path);
     }
@@ -318,20 +318,20 @@ absl::StatusOr<Database*> InstanceImpl::AttachDatabase(
   JB_ASSIGN_OR_RETURN(auto file, DbFile::Open(env_, path, options_.page_size,
                                               options_.cache_pages));
   JB_ASSIGN_OR_RETURN(DatabaseImpl * db, AddDatabase(std::move(file), false));
-  absl::MutexLock lock(&ckpt_file_mu_);
+  jetback::MutexLock lock(&ckpt_file_mu_);
   JB_RETURN_IF_ERROR(WriteCheckpointFile(last_redo_lsn_));
   return db;
 }
 
 absl::Status InstanceImpl::DetachDatabase(const std::string& path) {
-  absl::MutexLock life(&lifecycle_mu_);
+  jetback::MutexLock life(&lifecycle_mu_);
   JB_RETURN_IF_ERROR(CheckUsable());
   if (backup_->InProgress()) {
     return JetStatus(jet::JET_errBackupInProgress, "backup running");
   }
   std::unique_ptr<DatabaseImpl> db;
   {
-    absl::MutexLock lock(&dbs_mu_);
+    jetback::MutexLock lock(&dbs_mu_);
     DatabaseImpl* found = FindLocked(path);
     if (found == nullptr) return JetStatus(jet::JET_errDatabaseNotFound, path);
     JB_RETURN_IF_ERROR(found->file()->Flush(UINT64_MAX));
@@ -348,7 +348,7 @@ absl::Status InstanceImpl::DetachDatabase(const std::string& path) {
     h->gen_max_required = CurrentGeneration();
     h->gen_max_committed = CurrentGeneration();
   });
-  absl::MutexLock lock(&ckpt_file_mu_);
+  jetback::MutexLock lock(&ckpt_file_mu_);
   absl::Status c = WriteCheckpointFile(last_redo_lsn_);
   return s.ok() ? c : s;
 }
@@ -363,27 +363,27 @@ DatabaseImpl* InstanceImpl::FindLocked(absl::string_view path_or_name) {
 }
 
 std::vector<Database*> InstanceImpl::Databases() {
-  absl::ReaderMutexLock lock(&dbs_mu_);
+  jetback::ReaderMutexLock lock(&dbs_mu_);
   std::vector<Database*> out;
   for (auto& db : dbs_) out.push_back(db.get());
   return out;
 }
 
 std::vector<BackupDatabase*> InstanceImpl::BackupDatabases() {
-  absl::ReaderMutexLock lock(&dbs_mu_);
+  jetback::ReaderMutexLock lock(&dbs_mu_);
   std::vector<BackupDatabase*> out;
   for (auto& db : dbs_) out.push_back(db.get());
   return out;
 }
 
 Database* InstanceImpl::FindDatabase(absl::string_view path_or_name) {
-  absl::ReaderMutexLock lock(&dbs_mu_);
+  jetback::ReaderMutexLock lock(&dbs_mu_);
   return FindLocked(path_or_name);
 }
 
 void InstanceImpl::StopFlusher() {
   {
-    absl::MutexLock lock(&flusher_mu_);
+    jetback::MutexLock lock(&flusher_mu_);
     flusher_stop_ = true;
   }
   if (flusher_.joinable()) flusher_.join();
@@ -393,7 +393,7 @@ void InstanceImpl::Shutdown(bool clean) {
   StopFlusher();
   if (clean && log_ != nullptr) {
     Checkpoint().IgnoreError();
-    absl::ReaderMutexLock lock(&dbs_mu_);
+    jetback::ReaderMutexLock lock(&dbs_mu_);
     for (auto& db : dbs_) {
       if (db->file()->dirty_pages() != 0) continue;  // flush failed: stay dirty
       db->file()
@@ -406,7 +406,7 @@ void InstanceImpl::Shutdown(bool clean) {
     }
   }
   {
-    absl::MutexLock lock(&dbs_mu_);
+    jetback::MutexLock lock(&dbs_mu_);
     dbs_.clear();
   }
   log_.reset();
@@ -420,7 +420,7 @@ absl::Status InstanceImpl::Term(TermMode mode) {
     return JetStatus(jet::JET_errBackupInProgress,
                      "a backup is running; end it or terminate abruptly");
   }
-  absl::MutexLock life(&lifecycle_mu_);
+  jetback::MutexLock life(&lifecycle_mu_);
   if (!initialized()) {
     return JetStatus(jet::JET_errNotInitialized, name());
   }
@@ -433,7 +433,7 @@ absl::Status InstanceImpl::Term(TermMode mode) {
 }
 
 void InstanceImpl::TermDirty() {
-  absl::MutexLock life(&lifecycle_mu_);
+  jetback::MutexLock life(&lifecycle_mu_);
   terminating_.store(true);
   backup_->AbortForTerm("instance terminated dirty");
   Shutdown(/*clean=*/false);
@@ -481,7 +481,7 @@ LogPosition InstanceImpl::LogTip() {
 absl::StatusOr<uint32_t> InstanceImpl::ReadCheckpointGeneration() {
   // Not between a checkpoint's rename and its checkpoint_gen_ update:
   // DeleteArchiveLog must allow every generation below what is read here.
-  absl::MutexLock lock(&ckpt_file_mu_);
+  jetback::MutexLock lock(&ckpt_file_mu_);
   JB_ASSIGN_OR_RETURN(
       CheckpointInfo info,
       ReadCheckpoint(env_, options_.system_dir, options_.base_name));

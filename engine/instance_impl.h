@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "engine/backup_source.h"
 #include "engine/database_impl.h"
 #include "engine/log.h"
@@ -116,21 +116,21 @@ class InstanceImpl : public Instance, public CommitPipeline {
   std::unique_ptr<LogWriter> log_;
   std::atomic<uint64_t> next_txn_{1};
 
-  absl::Mutex lifecycle_mu_;  // Init / Term / attach / detach
+  jetback::Mutex lifecycle_mu_;  // Init / Term / attach / detach
 
-  absl::Mutex dbs_mu_;
+  jetback::Mutex dbs_mu_;
   std::vector<std::unique_ptr<DatabaseImpl>> dbs_ ABSL_GUARDED_BY(dbs_mu_);
 
-  absl::Mutex queue_mu_;
+  jetback::Mutex queue_mu_;
   std::deque<Request*> queue_ ABSL_GUARDED_BY(queue_mu_);
 
-  absl::Mutex ckpt_mu_;  // one checkpoint writer at a time
+  jetback::Mutex ckpt_mu_;  // one checkpoint writer at a time
   bool batch_in_flight_ ABSL_GUARDED_BY(ckpt_mu_) = false;
   uint64_t batch_start_ ABSL_GUARDED_BY(ckpt_mu_) = 0;
   uint64_t last_redo_lsn_ = 0;  // guarded by ckpt_file_mu_
-  absl::Mutex ckpt_file_mu_ ABSL_ACQUIRED_AFTER(ckpt_mu_);
+  jetback::Mutex ckpt_file_mu_ ABSL_ACQUIRED_AFTER(ckpt_mu_);
 
-  absl::Mutex flusher_mu_;
+  jetback::Mutex flusher_mu_;
   bool flusher_stop_ ABSL_GUARDED_BY(flusher_mu_) = false;
   bool flusher_kick_ ABSL_GUARDED_BY(flusher_mu_) = false;
   std::thread flusher_;

@@ -3,14 +3,14 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "jetback/mutex.h"
 #include "engine/instance_impl.h"
 #include "jetback/status.h"
 
 namespace jetback {
 
 struct InstanceRegistry::Rep {
-  absl::Mutex mu;
+  jetback::Mutex mu;
   std::map<std::string, std::unique_ptr<InstanceImpl>, std::less<>> instances
       ABSL_GUARDED_BY(mu);
 };
@@ -18,7 +18,7 @@ struct InstanceRegistry::Rep {
 InstanceRegistry::InstanceRegistry() : rep_(std::make_unique<Rep>()) {}
 
 InstanceRegistry::~InstanceRegistry() {
-  absl::MutexLock lock(&rep_->mu);
+  jetback::MutexLock lock(&rep_->mu);
   for (auto& [name, inst] : rep_->instances) {
     if (inst->initialized()) inst->Term(TermMode::kAbrupt).IgnoreError();
   }
@@ -37,7 +37,7 @@ absl::StatusOr<Instance*> InstanceRegistry::Create(InstanceOptions o) {
                      "base name, page size 4/8/16/32 KiB, log file size "
                      "64 KiB..1 GiB in 4 KiB steps, cache pages)");
   }
-  absl::MutexLock lock(&rep_->mu);
+  jetback::MutexLock lock(&rep_->mu);
   if (rep_->instances.count(o.name) != 0) {
     return JetStatus(jet::JET_errInvalidParameter,
                      absl::StrCat("instance exists: ", o.name));
@@ -50,7 +50,7 @@ absl::StatusOr<Instance*> InstanceRegistry::Create(InstanceOptions o) {
 }
 
 absl::StatusOr<Instance*> InstanceRegistry::Lookup(absl::string_view name) {
-  absl::MutexLock lock(&rep_->mu);
+  jetback::MutexLock lock(&rep_->mu);
   if (name.empty()) {
     if (rep_->instances.size() > 1) {
       return JetStatus(jet::JET_errRunningInMultiInstanceMode,
@@ -72,7 +72,7 @@ absl::StatusOr<Instance*> InstanceRegistry::Lookup(absl::string_view name) {
 absl::Status InstanceRegistry::Remove(absl::string_view name) {
   std::unique_ptr<InstanceImpl> inst;
   {
-    absl::MutexLock lock(&rep_->mu);
+    jetback::MutexLock lock(&rep_->mu);
     auto it = rep_->instances.find(name);
     if (it == rep_->instances.end()) {
       return JetStatus(jet::JET_errInvalidParameter,
@@ -86,14 +86,14 @@ absl::Status InstanceRegistry::Remove(absl::string_view name) {
 }
 
 std::vector<Instance*> InstanceRegistry::List() {
-  absl::MutexLock lock(&rep_->mu);
+  jetback::MutexLock lock(&rep_->mu);
   std::vector<Instance*> out;
   for (auto& [name, inst] : rep_->instances) out.push_back(inst.get());
   return out;
 }
 
 bool InstanceRegistry::multi_instance_mode() {
-  absl::MutexLock lock(&rep_->mu);
+  jetback::MutexLock lock(&rep_->mu);
   return rep_->instances.size() > 1;
 }
 

@@ -67,7 +67,7 @@ class TransactionImpl : public Transaction {
     while (next) {
       std::vector<std::pair<std::string, std::string>> rows;
       {
-        absl::ReaderMutexLock lock(&db_->file()->tree_mu());
+        jetback::ReaderMutexLock lock(&db_->file()->tree_mu());
         std::string from = *next;
         JB_RETURN_IF_ERROR(
             db_->tree()->ScanChunk(from, hi, 256 * 1024, &rows, &next));
@@ -185,7 +185,7 @@ class TransactionImpl : public Transaction {
     std::string k = TableKey(id, key);
     auto it = writes_.find(k);
     if (it != writes_.end()) return it->second.value;
-    absl::ReaderMutexLock lock(&db_->file()->tree_mu());
+    jetback::ReaderMutexLock lock(&db_->file()->tree_mu());
     return db_->tree()->Get(k);
   }
 
