@@ -6,7 +6,7 @@
 //     check the library makes) and through the bare stub (no client checks).
 //  2. StopBackup -> the streaming client sees -801: p50/p99 over N stops.
 //
-// Usage: daemon_bench [--mib N] [--stops N] [--runs N]
+// Usage: daemon_bench [--mib N] [--stops N] [--runs N] [--tcp 0|1]
 // Starts its own jetbackd in a temporary directory.
 
 #include <fcntl.h>
@@ -340,7 +340,7 @@ void StopLatency(const Daemon& d, int stops) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int mib = 256, stops = 200, runs = 3;
+  int mib = 256, stops = 200, runs = 3, tcp_too = 1;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const int v = std::atoi(argv[i + 1]);
@@ -350,6 +350,8 @@ int main(int argc, char** argv) {
       stops = v;
     else if (flag == "--runs")
       runs = v;
+    else if (flag == "--tcp")
+      tcp_too = v;
   }
   char tmpl[] = "/tmp/jbbench-XXXXXX";
   Daemon d;
@@ -363,7 +365,7 @@ int main(int argc, char** argv) {
               static_cast<uintmax_t>(std::filesystem::file_size(db)));
 
   for (bool tcp : {false, true}) {
-    if (tcp && d.tcp_target.empty()) continue;
+    if (tcp && (d.tcp_target.empty() || tcp_too == 0)) continue;
     auto channel = Connect(d, tcp);
     std::unique_ptr<jetback::Client> client = ConnectClient(d, tcp);
     std::vector<double> api_rates, stub_rates, raw_rates;
@@ -379,7 +381,7 @@ int main(int argc, char** argv) {
         "raw_mib_per_s=%.1f ratio=%.2f stub_ratio=%.2f\n",
         tcp ? "tcp+mtls" : "unix", api, stub, raw, api / raw, stub / raw);
   }
-  StopLatency(d, stops);
+  if (stops > 0) StopLatency(d, stops);
   const std::string dir = d.dir;
   ::kill(d.pid, SIGTERM);
   ::waitpid(d.pid, nullptr, 0);

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/cord.h"
@@ -57,6 +58,8 @@ class CallContext : public grpc::ClientContext {
 
 class Sha256 {
  public:
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
   Sha256() : ctx_(EVP_MD_CTX_new()) {
     EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
   }
@@ -73,6 +76,47 @@ class Sha256 {
 
  private:
   EVP_MD_CTX* ctx_;
+};
+
+// The digests of a read from offset 0: XXH3-128 always (checked against the
+// server's), SHA-256 when the caller asked for it.
+class FileDigests {
+ public:
+  explicit FileDigests(bool sha256) : xxh3_(XXH3_createState()) {
+    XXH3_128bits_reset(xxh3_);
+    if (sha256) sha256_.emplace();
+  }
+  ~FileDigests() { XXH3_freeState(xxh3_); }
+  FileDigests(const FileDigests&) = delete;
+  FileDigests& operator=(const FileDigests&) = delete;
+
+  void Update(absl::string_view data) {
+    XXH3_128bits_update(xxh3_, data.data(), data.size());
+    if (sha256_) sha256_->Update(data);
+  }
+  // Fills result->xxh3_128 (and ->sha256); -1018 when the server sent a
+  // whole-file digest that differs.
+  absl::Status Final(const v1::FileChunk& last, ReadFileResult* result) {
+    XXH128_canonical_t canonical;
+    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(xxh3_));
+    result->xxh3_128.assign(reinterpret_cast<const char*>(canonical.digest),
+                            sizeof(canonical.digest));
+    if (sha256_) result->sha256 = sha256_->Final();
+    if (!last.xxh3_128().empty() && last.xxh3_128() != result->xxh3_128) {
+      return JetStatus(jet::JET_errReadVerifyFailure,
+                       "file XXH3-128 differs from the server's");
+    }
+    // An older daemon sends SHA-256 instead.
+    if (!last.sha256().empty() && sha256_ && last.sha256() != result->sha256) {
+      return JetStatus(jet::JET_errReadVerifyFailure,
+                       "file SHA-256 differs from the server's");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  XXH3_state_t* xxh3_;
+  std::optional<Sha256> sha256_;
 };
 
 }  // namespace
@@ -208,8 +252,8 @@ absl::StatusOr<v1::OpenFileResponse> Client::OpenFile(const BackupRef& b,
 absl::Status Client::ReadStream(
     const v1::ReadFileRequest& request,
     const std::function<absl::Status(uint64_t, absl::string_view)>& on_chunk,
-    const std::atomic<bool>* cancel, void* sha_ctx, ReadFileResult* result) {
-  auto* sha = static_cast<Sha256*>(sha_ctx);
+    const std::atomic<bool>* cancel, void* digests, ReadFileResult* result) {
+  auto* file_digests = static_cast<FileDigests*>(digests);
   grpc::ClientContext ctx;
   std::unique_ptr<grpc::ClientReader<v1::FileChunk>> reader =
       backup_->ReadFile(&ctx, request);
@@ -229,19 +273,13 @@ absl::Status Client::ReadStream(
     if (!chunk.data().empty()) {
       local = on_chunk(chunk.offset(), chunk.data());
       if (!local.ok()) break;
-      if (sha != nullptr) sha->Update(chunk.data());
+      if (file_digests != nullptr) file_digests->Update(chunk.data());
       result->bytes += chunk.data().size();
     }
     if (chunk.last()) {
       result->reached_end = true;
       result->file_size = chunk.file_size();
-      if (sha != nullptr) {
-        result->sha256 = sha->Final();
-        if (!chunk.sha256().empty() && chunk.sha256() != result->sha256) {
-          local = JetStatus(jet::JET_errReadVerifyFailure,
-                            "file SHA-256 differs from the server's");
-        }
-      }
+      if (file_digests != nullptr) local = file_digests->Final(chunk, result);
     }
   }
   if (!local.ok()) {
@@ -256,10 +294,10 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
     const BackupRef& b, uint32_t handle, uint64_t offset, uint64_t length,
     const std::function<absl::Status(uint64_t offset, absl::string_view data)>&
         on_chunk,
-    const std::atomic<bool>* cancel) {
+    const std::atomic<bool>* cancel, const ReadFileOptions& read_options) {
   ReadFileResult result;
-  Sha256 sha;
-  Sha256* sha_ptr = offset == 0 ? &sha : nullptr;
+  std::optional<FileDigests> digests;
+  if (offset == 0) digests.emplace(read_options.sha256);
   uint64_t next = offset;  // first byte not yet delivered
   // Chunks must arrive in order without gaps; anything else is a protocol
   // error, not something to write into a backup.
@@ -285,7 +323,8 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
       request.set_length(length - done);
     }
     absl::Status status =
-        ReadStream(request, ordered, cancel, sha_ptr, &result);
+        ReadStream(request, ordered, cancel,
+                   digests.has_value() ? &*digests : nullptr, &result);
     if (status.ok() || !IsTransportError(status) ||
         attempt >= options_.read_resume_attempts) {
       if (!status.ok()) return status;

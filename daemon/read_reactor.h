@@ -21,9 +21,9 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "jetback/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/host.h"
+#include "jetback/mutex.h"
 #include "jetback/v1/backup.grpc.pb.h"
 
 namespace jetback::daemon {
@@ -35,7 +35,7 @@ struct ReadPlan {
   uint64_t end = UINT64_MAX;  // exclusive; UINT64_MAX: until ReadAt says 0
   uint64_t file_size = 0;     // 0 when unknown
   uint32_t chunk_size = 1 << 20;
-  bool digest = false;  // offset 0 to the end: SHA-256 in the last message
+  bool digest = false;  // offset 0 to the end: XXH3-128 in the last message
 };
 
 class ReadFileReactor : public grpc::ServerWriteReactor<v1::FileChunk>,

@@ -125,7 +125,8 @@ TEST_F(ClientApiTest, WholeBackupAndReadsByOffset) {
     const std::string whole = Read(b, 0, 0, &whole_result);
     EXPECT_EQ(whole.size(), opened->size());
     EXPECT_TRUE(whole_result.reached_end);
-    EXPECT_EQ(whole_result.sha256.size(), 32u);
+    EXPECT_EQ(whole_result.xxh3_128.size(), 16u);
+    EXPECT_TRUE(whole_result.sha256.empty());  // not asked for
     // Any page-aligned range reads the same bytes again.
     EXPECT_EQ(Read(b, 3 * page, 2 * page), whole.substr(3 * page, 2 * page));
     EXPECT_EQ(Read(b, 2 * page, 0), whole.substr(2 * page));
@@ -199,11 +200,14 @@ TEST_F(ClientApiTest, ReadFileResumesAfterTransportBreak) {
   std::string data;
   auto read =
       (*via_proxy)
-          ->ReadFile(b, 0, 0, 0, [&](uint64_t, absl::string_view chunk) {
-            data.append(chunk.data(), chunk.size());
-            if (proxy.cuts() == 0) proxy.CutAll();
-            return absl::OkStatus();
-          });
+          ->ReadFile(
+              b, 0, 0, 0,
+              [&](uint64_t, absl::string_view chunk) {
+                data.append(chunk.data(), chunk.size());
+                if (proxy.cuts() == 0) proxy.CutAll();
+                return absl::OkStatus();
+              },
+              nullptr, ReadFileOptions{.sha256 = true});
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_GE(read->resumes, 1);
   EXPECT_TRUE(read->reached_end);
@@ -214,6 +218,7 @@ TEST_F(ClientApiTest, ReadFileResumesAfterTransportBreak) {
   EXPECT_EQ(data.size(), opened->size());
   EXPECT_EQ(read->bytes, opened->size());
   EXPECT_EQ(read->sha256, Sha256(data));
+  EXPECT_EQ(read->xxh3_128, Xxh3_128(data));
   const uint64_t page = opened->page_size();
   EXPECT_EQ(data.substr(0, page), data.substr(page, page));  // header copies
   auto closed = client_->CloseFile(b, 0);

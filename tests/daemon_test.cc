@@ -217,14 +217,14 @@ TEST_F(DaemonTest, FullBackupOverTheWireRestoresTheSameRows) {
     EXPECT_EQ(file.data.size(), opened.size());
     EXPECT_GT(file.data.size(), 4u * begun.chunk_size());
     EXPECT_EQ(file.file_size, opened.size());
-    EXPECT_EQ(file.sha256, Sha256(file.data));
+    EXPECT_EQ(file.xxh3_128, Xxh3_128(file.data));
 
     // Resume from a page-aligned offset: the same bytes again.
     const uint64_t from = 5 * opened.page_size();
     StreamedFile tail = ReadStream(agent.backup.get(), "demo", id, from, 0);
     ASSERT_TRUE(tail.status.ok()) << tail.status.error_message();
     EXPECT_EQ(tail.data, file.data.substr(from));
-    EXPECT_TRUE(tail.sha256.empty());  // not read from offset 0
+    EXPECT_TRUE(tail.xxh3_128.empty());  // not read from offset 0
 
     v1::BackupStatus status = agent.Status("demo");
     EXPECT_EQ(status.backup_id(), id);
@@ -249,7 +249,7 @@ TEST_F(DaemonTest, FullBackupOverTheWireRestoresTheSameRows) {
     StreamedFile file = ReadStream(agent.backup.get(), "demo", id, 0, 0);
     ASSERT_TRUE(file.status.ok()) << file.status.error_message();
     EXPECT_TRUE(file.checksums_ok);
-    EXPECT_EQ(file.sha256, Sha256(file.data));
+    EXPECT_EQ(file.xxh3_128, Xxh3_128(file.data));
     ASSERT_TRUE(agent.Close("demo", id).ok());
     std::ofstream(set_dir + "/" + BaseName(log), std::ios::binary) << file.data;
   }

@@ -277,7 +277,7 @@ StreamedFile ReadStream(v1::Backup::Stub* backup, const std::string& instance,
     out.data += chunk.data();
     if (chunk.last()) {
       out.saw_last = true;
-      out.sha256 = chunk.sha256();
+      out.xxh3_128 = chunk.xxh3_128();
       out.file_size = chunk.file_size();
     }
   }
@@ -290,6 +290,13 @@ std::string Sha256(const std::string& data) {
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
          digest);
   return std::string(reinterpret_cast<char*>(digest), sizeof(digest));
+}
+
+std::string Xxh3_128(const std::string& data) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits(data.data(), data.size()));
+  return std::string(reinterpret_cast<const char*>(canonical.digest),
+                     sizeof(canonical.digest));
 }
 
 }  // namespace jetback::testing

@@ -114,7 +114,7 @@ struct StreamedFile {
   grpc::Status status;
   std::string data;  // bytes received, in order
   bool saw_last = false;
-  std::string sha256;
+  std::string xxh3_128;  // the last message's whole-file digest
   uint64_t file_size = 0;
   bool checksums_ok = true;  // every chunk's xxh3 and offset matched
 };
@@ -125,6 +125,8 @@ StreamedFile ReadStream(v1::Backup::Stub* backup, const std::string& instance,
                         uint64_t length);
 
 std::string Sha256(const std::string& data);
+// XXH3-128 in canonical (big-endian) form, as FileChunk.xxh3_128 carries it.
+std::string Xxh3_128(const std::string& data);
 
 }  // namespace jetback::testing
 

@@ -60,10 +60,20 @@ struct ReadFileResult {
   uint64_t bytes = 0;        // data bytes delivered to the callback
   uint64_t file_size = 0;    // from the server's last message (0 if unknown)
   bool reached_end = false;  // the server marked the last message
-  // SHA-256 of the delivered bytes, when the read started at offset 0;
-  // checked against the server's digest when it sent one (-1018 if not).
+  // XXH3-128 (16 bytes, canonical big-endian) of the delivered bytes, when
+  // the read started at offset 0; checked against the server's whole-file
+  // digest when it sent one (-1018 if not).
+  std::string xxh3_128;
+  // SHA-256 of the delivered bytes: only when ReadFileOptions::sha256 asked
+  // for it and the read started at offset 0.
   std::string sha256;
   int resumes = 0;  // transport breaks survived
+};
+
+struct ReadFileOptions {
+  // Also compute the SHA-256 of the delivered bytes (costs about 0.6 ms per
+  // MiB; the stream is verified without it).
+  bool sha256 = false;
 };
 
 class Client {
@@ -85,15 +95,17 @@ class Client {
                                                 absl::string_view name,
                                                 uint64_t offset = 0);
   // Streams [offset, offset+length) (length 0: to the end) to `on_chunk`, in
-  // order. Each chunk's XXH3-64 is checked (-1018 on mismatch). A transport
-  // break resumes at the next undelivered offset (up to
-  // read_resume_attempts). An error from `on_chunk` or a set `cancel` ends
-  // the stream and is returned as is (cancel: -800 JET_errBackupAbortByCaller).
+  // order. Each chunk's XXH3-64 and the file's XXH3-128 are checked (-1018
+  // on mismatch). A transport break resumes at the next undelivered offset
+  // (up to read_resume_attempts). An error from `on_chunk` or a set `cancel`
+  // ends the stream and is returned as is (cancel: -800
+  // JET_errBackupAbortByCaller).
   absl::StatusOr<ReadFileResult> ReadFile(
       const BackupRef& b, uint32_t handle, uint64_t offset, uint64_t length,
       const std::function<absl::Status(uint64_t offset,
                                        absl::string_view data)>& on_chunk,
-      const std::atomic<bool>* cancel = nullptr);
+      const std::atomic<bool>* cancel = nullptr,
+      const ReadFileOptions& read_options = {});
   absl::StatusOr<v1::CloseFileResponse> CloseFile(const BackupRef& b,
                                                   uint32_t handle);
   absl::StatusOr<v1::LogInfo> GetLogInfo(const BackupRef& b);
@@ -141,7 +153,7 @@ class Client {
   absl::Status ReadStream(
       const v1::ReadFileRequest& request,
       const std::function<absl::Status(uint64_t, absl::string_view)>& on_chunk,
-      const std::atomic<bool>* cancel, void* sha_ctx, ReadFileResult* result);
+      const std::atomic<bool>* cancel, void* digests, ReadFileResult* result);
 
   std::string server_;
   ClientOptions options_;
