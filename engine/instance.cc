@@ -250,30 +250,33 @@ absl::StatusOr<DatabaseImpl*> InstanceImpl::AddDatabase(
   return raw;
 }
 
-absl::StatusOr<Database*> InstanceImpl::CreateDatabase(
-    const std::string& path) {
-  jetback::MutexLock life(&lifecycle_mu_);
+// The checks CreateDatabase and AttachDatabase share, in ESE's order.
+absl::Status InstanceImpl::CheckCanAttach(const std::string& path) {
   JB_RETURN_IF_ERROR(CheckUsable());
   if (backup_->InProgress()) {
     return JetStatus(jet::JET_errBackupInProgress, "backup running");
   }
-  {
-    jetback::ReaderMutexLock lock(&dbs_mu_);
-    if (FindLocked(path) != nullptr) {
-      return JetStatus(jet::JET_errDatabaseDuplicate, path);
-    }
-    if (dbs_.size() >= 6) {
-      return JetStatus(jet::JET_errTooManyAttachedDatabases,
-                       "six databases attached");
-    }
+  jetback::ReaderMutexLock lock(&dbs_mu_);
+  if (FindLocked(path) != nullptr) {
+    return JetStatus(jet::JET_errDatabaseDuplicate, path);
   }
+  if (dbs_.size() >= 6) {
+    return JetStatus(jet::JET_errTooManyAttachedDatabases,
+                     "six databases attached");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Database*> InstanceImpl::CreateDatabase(
+    const std::string& path) {
+  jetback::MutexLock life(&lifecycle_mu_);
+  JB_RETURN_IF_ERROR(CheckCanAttach(path));
   absl::BitGen bits;
   JB_ASSIGN_OR_RETURN(
       auto file, DbFile::Create(env_, path, options_.page_size,
                                 absl::Uniform<uint64_t>(bits, 1, UINT64_MAX),
                                 log_signature_, options_.cache_pages));
   JB_RETURN_IF_ERROR(env_->SyncDir(path.substr(0, path.rfind('/') + 1)));
-  DbFile* raw = file.get();
   {
     jetback::MutexLock lock(&dbs_mu_);
     dbs_.push_back(std::make_unique<DatabaseImpl>(this, std::move(file)));
@@ -293,7 +296,6 @@ absl::StatusOr<Database*> InstanceImpl::CreateDatabase(
     jetback::ReaderMutexLock lock(&dbs_mu_);
     db = dbs_.back().get();
   }
-  (void)raw;
   JB_RETURN_IF_ERROR(db->Open());
   return db;
 }
@@ -301,20 +303,7 @@ absl::StatusOr<Database*> InstanceImpl::CreateDatabase(
 absl::StatusOr<Database*> InstanceImpl::AttachDatabase(
     const std::string& path) {
   jetback::MutexLock life(&lifecycle_mu_);
-  JB_RETURN_IF_ERROR(CheckUsable());
-  if (backup_->InProgress()) {
-    return JetStatus(jet::JET_errBackupInProgress, "backup running");
-  }
-  {
-    jetback::ReaderMutexLock lock(&dbs_mu_);
-    if (FindLocked(path) != nullptr) {
-      return JetStatus(jet::JET_errDatabaseDuplicate, path);
-    }
-    if (dbs_.size() >= 6) {
-      return JetStatus(jet::JET_errTooManyAttachedDatabases,
-                       "six databases attached");
-    }
-  }
+  JB_RETURN_IF_ERROR(CheckCanAttach(path));
   JB_ASSIGN_OR_RETURN(auto file, DbFile::Open(env_, path, options_.page_size,
                                               options_.cache_pages));
   JB_ASSIGN_OR_RETURN(DatabaseImpl * db, AddDatabase(std::move(file), false));

@@ -21,12 +21,12 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "jetback/mutex.h"
 #include "engine/backup_source.h"
 #include "engine/database_impl.h"
 #include "engine/log.h"
 #include "jetback/backup.h"
 #include "jetback/instance.h"
+#include "jetback/mutex.h"
 
 namespace jetback {
 
@@ -87,6 +87,8 @@ class InstanceImpl : public Instance, public CommitPipeline {
 
   absl::Status Recover();
   absl::Status StartFresh();
+  absl::Status CheckCanAttach(const std::string& path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_);
   absl::StatusOr<DatabaseImpl*> AddDatabase(std::unique_ptr<DbFile> file,
                                             bool recovered);
   absl::Status Submit(Request* request);
