@@ -62,6 +62,9 @@ class ABSL_LOCKABLE Mutex {
   // REQUIRES: the exclusive lock is held. Returns once cond is true, with the
   // lock held again.
   void Await(const Condition& cond) ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
+    // Waiting releases the lock without Unlock(): wake the other waiters,
+    // since this holder may have changed what their conditions read.
+    if (waiters_ > 0) changed_.notify_all();
     ++waiters_;
     while (!cond.Eval()) changed_.wait(mu_);
     --waiters_;
@@ -70,6 +73,7 @@ class ABSL_LOCKABLE Mutex {
   // As Await, giving up at the deadline; returns cond's final value.
   bool AwaitWithDeadline(const Condition& cond, absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
+    if (waiters_ > 0) changed_.notify_all();  // as in Await
     ++waiters_;
     const auto until = absl::ToChronoTime(deadline);
     bool result = cond.Eval();
