@@ -191,7 +191,7 @@ InstanceOptions BackupFixture::Options(const std::string& name) const {
   o.log_dir = JoinPath(dir_, name + "/logs");
   o.system_dir = JoinPath(dir_, name + "/sys");
   o.page_size = page_size_;
-  o.log_file_size = 64 * 1024;
+  o.log_file_size = log_file_size_;
   o.cache_pages = 256;
   o.flush_interval = absl::Milliseconds(20);
   return o;

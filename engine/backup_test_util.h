@@ -112,6 +112,7 @@ class BackupFixture : public ::testing::Test {
 
   std::string dir_;
   uint32_t page_size_ = 4096;
+  uint64_t log_file_size_ = 64 * 1024;
   std::unique_ptr<InstanceRegistry> registry_;
   Instance* instance_ = nullptr;
   Database* db_ = nullptr;
