@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -114,9 +115,11 @@ void StartDaemon(Daemon* d, bool tls) {
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::string flag = "--config=" + config;
-  char* argv[] = {const_cast<char*>(JETBACKD_PATH), flag.data(), nullptr};
-  if (::posix_spawn(&d->pid, JETBACKD_PATH, &actions, nullptr, argv, environ) !=
-      0) {
+  // JETBACK_BENCH_JETBACKD: another build's daemon, for before/after runs.
+  const char* other = std::getenv("JETBACK_BENCH_JETBACKD");
+  const char* path = other != nullptr ? other : JETBACKD_PATH;
+  char* argv[] = {const_cast<char*>(path), flag.data(), nullptr};
+  if (::posix_spawn(&d->pid, path, &actions, nullptr, argv, environ) != 0) {
     Die("cannot start jetbackd");
   }
   // The ready line names every listener, including the TCP port picked.
@@ -267,6 +270,39 @@ double RawCopy(const char* transport, const std::string& file) {
   return std::atof(out.c_str() + at + 10);
 }
 
+// CPU seconds (user + system) used so far by process `pid` / by this one.
+double ProcessCpuSeconds(pid_t pid) {
+  std::istringstream stat(Slurp(absl::StrCat("/proc/", pid, "/stat")));
+  std::string field;
+  // Skip to utime and stime (fields 14 and 15); comm has no spaces here.
+  for (int i = 1; i <= 13; ++i) stat >> field;
+  double utime = 0, stime = 0;
+  stat >> utime >> stime;
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double SelfCpuSeconds() {
+  struct rusage u;
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec +
+         u.ru_stime.tv_usec / 1e6;
+}
+
+// CPU cost of the streams `run` makes: ms of CPU per MiB, daemon and client.
+struct CpuCost {
+  double daemon_ms_per_mib = 0, client_ms_per_mib = 0;
+};
+
+template <typename F>
+CpuCost MeasureCpu(pid_t daemon, double mib, F run) {
+  const double d0 = ProcessCpuSeconds(daemon), c0 = SelfCpuSeconds();
+  run();
+  CpuCost cost;
+  cost.daemon_ms_per_mib = (ProcessCpuSeconds(daemon) - d0) * 1e3 / mib;
+  cost.client_ms_per_mib = (SelfCpuSeconds() - c0) * 1e3 / mib;
+  return cost;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -296,6 +332,7 @@ void StopLatency(const Daemon& d, int stops) {
   auto agent_channel = Connect(d, false);
   auto operator_stub = jetback::v1::Backup::NewStub(Connect(d, false));
   std::vector<double> ms;
+  std::vector<int> drained;
   int not_801 = 0;
   for (int i = 0; i < stops; ++i) {
     Session s;
@@ -320,21 +357,30 @@ void StopLatency(const Daemon& d, int stops) {
       stop_sent = absl::Now();
       Check(operator_stub->StopBackup(&c, stop, &stopped), "StopBackup");
     });
-    while (reader->Read(&chunk)) {
-    }
+    std::vector<absl::Time> reads;  // when each later message arrived
+    while (reader->Read(&chunk)) reads.push_back(absl::Now());
     const grpc::Status end = reader->Finish();
     const absl::Time seen = absl::Now();
     op.join();
+    // Messages the agent still had to take after the stop: the tail of
+    // the latency is how much was already queued towards it.
+    const int after = static_cast<int>(
+        reads.end() - std::upper_bound(reads.begin(), reads.end(), stop_sent));
+    drained.push_back(after);
     if (jetback::JetErrOf(jetback::FromGrpcStatus(end)) != -801) ++not_801;
     ms.push_back(absl::ToDoubleMilliseconds(seen - stop_sent));
     End(&s);
   }
   std::sort(ms.begin(), ms.end());
+  std::sort(drained.begin(), drained.end());
   std::printf(
       "stop_latency stops=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-      "not_801=%d\n",
+      "not_801=%d drained_msgs_p50=%d p99=%d max=%d\n",
       stops, ms[ms.size() / 2],
-      ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back(), not_801);
+      ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back(), not_801,
+      drained[drained.size() / 2],
+      drained[std::min(drained.size() - 1, drained.size() * 99 / 100)],
+      drained.back());
 }
 
 }  // namespace
@@ -369,9 +415,18 @@ int main(int argc, char** argv) {
     auto channel = Connect(d, tcp);
     std::unique_ptr<jetback::Client> client = ConnectClient(d, tcp);
     std::vector<double> api_rates, stub_rates, raw_rates;
+    CpuCost api_cpu, stub_cpu;
+    const double db_mib = std::filesystem::file_size(db) / 1048576.0;
     for (int r = 0; r < runs; ++r) {
-      api_rates.push_back(ClientStreamOnce(channel, client.get()));
-      stub_rates.push_back(StreamOnce(channel));
+      const CpuCost a = MeasureCpu(d.pid, db_mib, [&] {
+        api_rates.push_back(ClientStreamOnce(channel, client.get()));
+      });
+      const CpuCost s = MeasureCpu(
+          d.pid, db_mib, [&] { stub_rates.push_back(StreamOnce(channel)); });
+      api_cpu.daemon_ms_per_mib += a.daemon_ms_per_mib / runs;
+      api_cpu.client_ms_per_mib += a.client_ms_per_mib / runs;
+      stub_cpu.daemon_ms_per_mib += s.daemon_ms_per_mib / runs;
+      stub_cpu.client_ms_per_mib += s.client_ms_per_mib / runs;
       raw_rates.push_back(RawCopy(tcp ? "tcp" : "unix", db));
     }
     const double api = Median(api_rates), stub = Median(stub_rates),
@@ -380,6 +435,14 @@ int main(int argc, char** argv) {
         "readfile %s client_api_mib_per_s=%.1f stub_mib_per_s=%.1f "
         "raw_mib_per_s=%.1f ratio=%.2f stub_ratio=%.2f\n",
         tcp ? "tcp+mtls" : "unix", api, stub, raw, api / raw, stub / raw);
+    // CPU per MiB hardly depends on what else runs on the machine, unlike
+    // the rates: compare these across builds.
+    std::printf(
+        "cpu %s client_api daemon_ms_per_mib=%.3f client_ms_per_mib=%.3f "
+        "stub daemon_ms_per_mib=%.3f client_ms_per_mib=%.3f\n",
+        tcp ? "tcp+mtls" : "unix", api_cpu.daemon_ms_per_mib,
+        api_cpu.client_ms_per_mib, stub_cpu.daemon_ms_per_mib,
+        stub_cpu.client_ms_per_mib);
   }
   if (stops > 0) StopLatency(d, stops);
   const std::string dir = d.dir;
