@@ -182,16 +182,17 @@ grpc::Status BackupService::OpenFile(grpc::ServerContext* ctx,
   });
 }
 
-grpc::ServerWriteReactor<v1::FileChunk>* BackupService::ReadFile(
-    grpc::CallbackServerContext* ctx, const v1::ReadFileRequest* req) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* BackupService::ReadFile(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) {
   // Everything here is in-memory and quick: no engine I/O in the reaction.
   ReadPlan plan;
   HostedInstance* hosted = nullptr;
   absl::Status status = [&]() -> absl::Status {
     JB_RETURN_IF_ERROR(auth_->Authorize(*ctx, Role::kRead).status());
-    JB_ASSIGN_OR_RETURN(hosted, host_->Find(req->instance()));
-    return CheckReadFileRequest(*req, hosted, host_->config().chunk_size,
-                                &plan);
+    v1::ReadFileRequest req;
+    JB_RETURN_IF_ERROR(ParseReadFileRequest(*raw, &req));
+    JB_ASSIGN_OR_RETURN(hosted, host_->Find(req.instance()));
+    return CheckReadFileRequest(req, hosted, host_->config().chunk_size, &plan);
   }();
   return ReadFileReactor::Start(host_, hosted, ctx, plan, status);
 }

@@ -3,7 +3,11 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "daemon/log.h"
@@ -11,6 +15,113 @@
 #include "proto/jet_status.h"
 
 namespace jetback::daemon {
+namespace {
+
+// A read buffer that a grpc::Slice can take over (freed by the slice once
+// the transport is done with it).
+class ChunkBuffer {
+ public:
+  explicit ChunkBuffer(size_t size)
+      : data_(static_cast<char*>(std::malloc(std::max<size_t>(size, 1)))) {
+    if (data_ == nullptr) throw std::bad_alloc();
+  }
+  ~ChunkBuffer() { std::free(data_); }
+  ChunkBuffer(ChunkBuffer&& other) noexcept
+      : data_(std::exchange(other.data_, nullptr)) {}
+  ChunkBuffer(const ChunkBuffer&) = delete;
+  ChunkBuffer& operator=(const ChunkBuffer&) = delete;
+
+  char* data() const { return data_; }
+  // A slice of the first `n` bytes that owns the buffer from now on.
+  grpc::Slice ReleaseAsSlice(size_t n) {
+    return grpc::Slice(std::exchange(data_, nullptr), n, &std::free);
+  }
+
+ private:
+  char* data_;
+};
+
+// v1::FileChunk's fields other than data.
+struct ChunkFields {
+  uint64_t offset = 0;
+  uint64_t xxh3 = 0;
+  bool last = false;
+  uint64_t file_size = 0;
+  bool has_xxh3_128 = false;
+  XXH128_canonical_t xxh3_128{};
+};
+
+char* PutVarint(char* p, uint64_t v) {
+  while (v >= 0x80) {
+    *p++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *p++ = static_cast<char>(v);
+  return p;
+}
+
+// Protobuf tags (field number << 3 | wire type) of v1::FileChunk.
+constexpr char kOffsetTag = (1 << 3) | 0;    // varint
+constexpr char kDataTag = (2 << 3) | 2;      // length-delimited
+constexpr char kXxh3Tag = (3 << 3) | 1;      // fixed64
+constexpr char kLastTag = (4 << 3) | 0;      // varint
+constexpr char kFileSizeTag = (6 << 3) | 0;  // varint
+constexpr char kXxh3128Tag = (7 << 3) | 2;   // length-delimited
+
+// Encodes the FileChunk {fields, data = buffer[0, n)} as the serializer
+// would (fields in number order, proto3 defaults left out), with the data
+// as a slice owning `buffer`: no copy of the bytes.
+grpc::ByteBuffer EncodeChunk(const ChunkFields& f, ChunkBuffer buffer,
+                             size_t n) {
+  char head[2 + 2 * 10];
+  char* p = head;
+  if (f.offset != 0) {
+    *p++ = kOffsetTag;
+    p = PutVarint(p, f.offset);
+  }
+  if (n != 0) {
+    *p++ = kDataTag;
+    p = PutVarint(p, n);
+  }
+  char tail[1 + 8 + 2 + 1 + 10 + 2 + sizeof(f.xxh3_128.digest)];
+  char* q = tail;
+  if (f.xxh3 != 0) {
+    *q++ = kXxh3Tag;
+    for (int i = 0; i < 8; ++i) *q++ = static_cast<char>(f.xxh3 >> (8 * i));
+  }
+  if (f.last) {
+    *q++ = kLastTag;
+    *q++ = 1;
+  }
+  if (f.file_size != 0) {
+    *q++ = kFileSizeTag;
+    q = PutVarint(q, f.file_size);
+  }
+  if (f.has_xxh3_128) {
+    *q++ = kXxh3128Tag;
+    *q++ = sizeof(f.xxh3_128.digest);
+    std::memcpy(q, f.xxh3_128.digest, sizeof(f.xxh3_128.digest));
+    q += sizeof(f.xxh3_128.digest);
+  }
+  grpc::Slice slices[3];
+  size_t count = 0;
+  if (p != head) slices[count++] = grpc::Slice(head, p - head);
+  if (n != 0) slices[count++] = buffer.ReleaseAsSlice(n);
+  if (q != tail) slices[count++] = grpc::Slice(tail, q - tail);
+  return grpc::ByteBuffer(slices, count);
+}
+
+}  // namespace
+
+absl::Status ParseReadFileRequest(const grpc::ByteBuffer& raw,
+                                  v1::ReadFileRequest* req) {
+  grpc::ByteBuffer copy(raw);  // Deserialize consumes its buffer
+  if (!grpc::SerializationTraits<v1::ReadFileRequest>::Deserialize(&copy, req)
+           .ok()) {
+    return JetStatus(jet::JET_errInvalidParameter, "malformed ReadFileRequest");
+  }
+  return absl::OkStatus();
+}
 
 ReadFileReactor::ReadFileReactor(Host* host, HostedInstance* hosted,
                                  grpc::CallbackServerContext* ctx,
@@ -64,16 +175,14 @@ void ReadFileReactor::ReaderLoop() {
     }
     // The read (and page verification) happens here, outside every lock,
     // while the previous chunk is on the wire.
-    v1::FileChunk chunk;
     const uint64_t want =
         std::min<uint64_t>(plan_.chunk_size, plan_.end - offset);
-    std::string* data = chunk.mutable_data();
+    ChunkBuffer buffer(want);
     size_t n = 0;
     if (want > 0) {
-      data->resize(want);
-      absl::StatusOr<size_t> read = hosted_->backup().ReadAt(
-          plan_.backup_id, plan_.handle, offset,
-          absl::Span<char>(data->data(), data->size()));
+      absl::StatusOr<size_t> read =
+          hosted_->backup().ReadAt(plan_.backup_id, plan_.handle, offset,
+                                   absl::Span<char>(buffer.data(), want));
       if (!read.ok()) {
         jetback::MutexLock lock(&mu_);
         if (!stop_reading_) {
@@ -85,29 +194,28 @@ void ReadFileReactor::ReaderLoop() {
       }
       n = *read;
     }
-    data->resize(n);
-    chunk.set_offset(offset);
-    chunk.set_xxh3(XXH3_64bits(data->data(), n));
-    if (digest != nullptr) XXH3_128bits_update(digest, data->data(), n);
+    ChunkFields fields;
+    fields.offset = offset;
+    fields.xxh3 = XXH3_64bits(buffer.data(), n);
+    if (digest != nullptr) XXH3_128bits_update(digest, buffer.data(), n);
     offset += n;
-    const bool last = n == 0 || offset >= plan_.end;
-    if (last) {
-      chunk.set_last(true);
-      chunk.set_file_size(plan_.file_size != 0 ? plan_.file_size : offset);
+    fields.last = n == 0 || offset >= plan_.end;
+    if (fields.last) {
+      fields.file_size = plan_.file_size != 0 ? plan_.file_size : offset;
       if (digest != nullptr) {
-        XXH128_canonical_t canonical;
-        XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(digest));
-        chunk.set_xxh3_128(canonical.digest, sizeof(canonical.digest));
+        XXH128_canonicalFromHash(&fields.xxh3_128, XXH3_128bits_digest(digest));
+        fields.has_xxh3_128 = true;
       }
     }
-    if (last && plan_.file_size != 0 && offset >= plan_.file_size) {
+    grpc::ByteBuffer message = EncodeChunk(fields, std::move(buffer), n);
+    if (fields.last && plan_.file_size != 0 && offset >= plan_.file_size) {
       jetback::MutexLock lock(&hosted_->mu);
       hosted_->file_complete = true;
     }
     jetback::MutexLock lock(&mu_);
     if (stop_reading_) break;
-    SendLocked(std::move(chunk));
-    if (last) {
+    SendLocked(std::move(message));
+    if (fields.last) {
       stop_reading_ = true;
       final_ = grpc::Status::OK;
       if (!write_in_flight_ && !finished_) FinishLocked(*final_);
@@ -117,13 +225,13 @@ void ReadFileReactor::ReaderLoop() {
   if (digest != nullptr) XXH3_freeState(digest);
 }
 
-void ReadFileReactor::SendLocked(v1::FileChunk chunk) {
+void ReadFileReactor::SendLocked(grpc::ByteBuffer message) {
   if (finished_) return;
   if (write_in_flight_) {
-    ready_ = std::move(chunk);
+    ready_ = std::move(message);
     return;
   }
-  writing_ = std::move(chunk);
+  writing_ = std::move(message);
   write_in_flight_ = true;
   StartWrite(&writing_);
 }

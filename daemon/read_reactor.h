@@ -5,6 +5,10 @@
 // ReadAt) while chunk k is on the wire and starts each write itself; the
 // reactions only hand over the next chunk or finish, and never block.
 //
+// Messages are written raw: each FileChunk is encoded by hand around a slice
+// that owns the read buffer, so the data is never copied in user space
+// (wire-identical to the typed message; clients parse v1::FileChunk).
+//
 // A stop (Abort) ends the stream with the given status at the next write
 // completion, or at once when no write is in flight; if the client does not
 // take the pending write within the grace period the call is cancelled.
@@ -38,7 +42,11 @@ struct ReadPlan {
   bool digest = false;  // offset 0 to the end: XXH3-128 in the last message
 };
 
-class ReadFileReactor : public grpc::ServerWriteReactor<v1::FileChunk>,
+// Parses a raw ReadFile request (-1003 when it is not a ReadFileRequest).
+absl::Status ParseReadFileRequest(const grpc::ByteBuffer& raw,
+                                  v1::ReadFileRequest* req);
+
+class ReadFileReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
                         public ReadStream {
  public:
   // Starts streaming `plan`, or finishes at once with `refused` when it is
@@ -60,10 +68,8 @@ class ReadFileReactor : public grpc::ServerWriteReactor<v1::FileChunk>,
   ~ReadFileReactor() override;
 
   void ReaderLoop();
-  // Fills `chunk` with the next read; false (with *status) on an error.
-  bool ReadNext(v1::FileChunk* chunk, absl::Status* status);
-  // Hands `chunk` to the wire now, or parks it until the write completes.
-  void SendLocked(v1::FileChunk chunk) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands `message` to the wire now, or parks it until the write completes.
+  void SendLocked(grpc::ByteBuffer message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const grpc::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EscalateIfStalled();
@@ -83,10 +89,10 @@ class ReadFileReactor : public grpc::ServerWriteReactor<v1::FileChunk>,
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;
   // Status to finish with once the writes before it completed.
   std::optional<grpc::Status> final_ ABSL_GUARDED_BY(mu_);
-  // The next chunk, read while `writing_` is on the wire.
-  std::optional<v1::FileChunk> ready_ ABSL_GUARDED_BY(mu_);
+  // The next message, read while `writing_` is on the wire.
+  std::optional<grpc::ByteBuffer> ready_ ABSL_GUARDED_BY(mu_);
   // The message being written; gRPC references it until OnWriteDone.
-  v1::FileChunk writing_;
+  grpc::ByteBuffer writing_;
 };
 
 }  // namespace jetback::daemon

@@ -20,7 +20,7 @@
 namespace jetback::daemon {
 
 class BackupService final
-    : public v1::Backup::WithCallbackMethod_ReadFile<v1::Backup::Service> {
+    : public v1::Backup::WithRawCallbackMethod_ReadFile<v1::Backup::Service> {
  public:
   BackupService(Host* host, const Authorizer* auth)
       : host_(host), auth_(auth) {}
@@ -34,9 +34,9 @@ class BackupService final
   grpc::Status OpenFile(grpc::ServerContext* ctx,
                         const v1::OpenFileRequest* req,
                         v1::OpenFileResponse* resp) override;
-  grpc::ServerWriteReactor<v1::FileChunk>* ReadFile(
-      grpc::CallbackServerContext* ctx,
-      const v1::ReadFileRequest* req) override;
+  // Raw: the reactor writes hand-encoded FileChunks (read_reactor.h).
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* ReadFile(
+      grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* raw) override;
   grpc::Status CloseFile(grpc::ServerContext* ctx,
                          const v1::CloseFileRequest* req,
                          v1::CloseFileResponse* resp) override;
