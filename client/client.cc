@@ -295,6 +295,29 @@ absl::Status Client::ReadStream(
   return FromWire(reader->Finish());
 }
 
+// A stopped stream whose agent did not drain it within the daemon's grace
+// period is cancelled (RST_STREAM), which carries no JetError. The stop's
+// reason and initiator are still on the backup's status: fetch them so the
+// caller gets the same -801 it would have had from a prompt read.
+absl::Status Client::ExplainCancelledStream(const BackupRef& b,
+                                            const absl::Status& status) {
+  auto code = status.GetPayload(kBareCodePayloadUrl);
+  if (!code || std::string(*code) != absl::StrCat(static_cast<int>(
+                                         grpc::StatusCode::CANCELLED))) {
+    return status;
+  }
+  absl::StatusOr<v1::BackupStatus> backup = GetBackupStatus(b.instance);
+  if (!backup.ok() || !backup->stop_requested() ||
+      backup->backup_id() != b.backup_id) {
+    return status;
+  }
+  return JetStatusWithReason(
+      jet::JET_errBackupAbortByServer,
+      absl::StrCat("backup stopped by ", backup->stop_initiator(), ": ",
+                   backup->stop_reason(), " (stream cancelled)"),
+      backup->stop_reason(), backup->stop_initiator());
+}
+
 absl::StatusOr<ReadFileResult> Client::ReadFile(
     const BackupRef& b, uint32_t handle, uint64_t offset, uint64_t length,
     const std::function<absl::Status(uint64_t offset, absl::string_view data)>&
@@ -332,7 +355,7 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
                    digests.has_value() ? &*digests : nullptr, &result);
     if (status.ok() || !IsTransportError(status) ||
         attempt >= options_.read_resume_attempts) {
-      if (!status.ok()) return status;
+      if (!status.ok()) return ExplainCancelledStream(b, status);
       break;
     }
     if (result.reached_end) break;

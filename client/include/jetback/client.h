@@ -150,6 +150,8 @@ class Client {
 
  private:
   Client() = default;
+  absl::Status ExplainCancelledStream(const BackupRef& b,
+                                      const absl::Status& status);
   absl::Status ReadStream(
       const v1::ReadFileRequest& request,
       const std::function<absl::Status(uint64_t, absl::string_view)>& on_chunk,
