@@ -337,11 +337,21 @@ absl::Status DbFile::Flush(uint64_t durable_lsn) {
   for (; written < copies.size(); ++written) {
     const Copy& c = copies[written];
     range_lock_.Lock(c.pgno, 1);
-    status = file_->Write(format::PageOffset(c.pgno, page_size_), c.data);
-    if (status.ok()) {
+    bool newer_on_disk;
+    {
       jetback::MutexLock lock(&cache_mu_);
-      if (flush_map_.size() <= c.pgno) flush_map_.resize(c.pgno + 1024, 0);
-      flush_map_[c.pgno] = c.dbtime;
+      newer_on_disk = FlushedDbtime(c.pgno) > c.dbtime;
+    }
+    // Flushes overlap (the flusher and a committer's back-pressure flush):
+    // a copy taken before another flush wrote a later image, and maybe
+    // marked the page clean, must not overwrite that image.
+    if (!newer_on_disk) {
+      status = file_->Write(format::PageOffset(c.pgno, page_size_), c.data);
+      if (status.ok()) {
+        jetback::MutexLock lock(&cache_mu_);
+        if (flush_map_.size() <= c.pgno) flush_map_.resize(c.pgno + 1024, 0);
+        flush_map_[c.pgno] = c.dbtime;
+      }
     }
     range_lock_.Unlock(c.pgno, 1);
     if (!status.ok()) break;

@@ -26,9 +26,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "jetback/mutex.h"
 #include "jetback/env.h"
 #include "jetback/instance.h"
+#include "jetback/mutex.h"
 
 namespace jetback {
 
@@ -104,7 +104,8 @@ class DbFile {
   void AbortBatch();
 
   // Writes every dirty page whose log is durable (<= durable_lsn), then
-  // fsyncs. Pages a backup is reading are waited for.
+  // fsyncs. Pages a backup is reading are waited for. Flushes may overlap;
+  // a page's writes never go back to an older dbtime.
   absl::Status Flush(uint64_t durable_lsn);
   // Smallest rec_lsn of a dirty page; UINT64_MAX when clean.
   uint64_t MinRecLsn();

@@ -20,6 +20,7 @@ set(JETBACK_STORAGE_SOURCES
 function(jetback_storage_tests)
   jetback_cc_test(NAME format_test SRCS format_test.cc DEPS jetback_engine)
   jetback_cc_test(NAME instance_test SRCS instance_test.cc DEPS jetback_engine)
+  jetback_cc_test(NAME db_file_test SRCS db_file_test.cc DEPS jetback_engine)
   jetback_cc_test(NAME btree_model_test SRCS btree_model_test.cc
     DEPS jetback_engine)
   jetback_cc_test(NAME fault_env_test SRCS fault_env_test.cc
