@@ -4,7 +4,7 @@
 //
 //   backup_bench --server S --instance I stream
 //       One full backup through the client API (databases and logs read and
-//       discarded; every chunk's XXH3 and every file's SHA-256 checked).
+//       discarded; every chunk's XXH3-64 and every file's XXH3-128 checked).
 //       Prints "stream bytes=N seconds=S mib_per_s=R".
 //   backup_bench --server S --instance I commits --seconds T [--threads K]
 //                [--during-backup]
@@ -14,6 +14,8 @@
 //   backup_bench --server S --instance I load --mib M [--value-kib V]
 //       Fills the instance's first database with M MiB of incompressible
 //       values (transactions of about 3 MiB).
+
+#include <signal.h>
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +33,11 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// SIGTERM/SIGINT end a running stream with EndBackup(abort), so a killed
+// agent never leaves the instance busy until its lease runs out.
+std::atomic<bool> g_terminate{false};
+void OnTerminate(int) { g_terminate.store(true); }
 
 double Since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -129,8 +136,10 @@ int main(int argc, char** argv) {
   if (!client.ok()) Fail("connect", client.status());
 
   if (mode == "stream") {
+    signal(SIGTERM, OnTerminate);
+    signal(SIGINT, OnTerminate);
     auto start = Clock::now();
-    auto bytes = StreamBackup(**client, instance, nullptr);
+    auto bytes = StreamBackup(**client, instance, &g_terminate);
     if (!bytes.ok()) Fail("backup", bytes.status());
     double s = Since(start);
     std::printf("stream bytes=%llu seconds=%.4f mib_per_s=%.1f\n",
