@@ -151,19 +151,22 @@ class BackupRun {
       return writer.status();
     }
     uint64_t done = 0;
+    // Declared after `writer`, so it is joined before the writer goes away.
+    BackgroundAppender appender(writer->get());
     auto read = client_->ReadFile(
         ref_, handle, 0, 0,
         [&](uint64_t, absl::string_view data) -> absl::Status {
-          JB_RETURN_IF_ERROR((*writer)->Append(data));
+          JB_RETURN_IF_ERROR(appender.Append(data));
           done += data.size();
           total_bytes_ += data.size();
           progress_.Update(name, done, opened.size(), total_bytes_);
           return Throttle();
         },
         &g_interrupted);
-    if (!read.ok()) {
+    absl::Status written = appender.Finish();
+    if (!read.ok() || !written.ok()) {
       client_->CloseFile(ref_, handle).IgnoreError();
-      return read.status();
+      return read.ok() ? written : read.status();
     }
     if (!read->reached_end || read->bytes != opened.size()) {
       client_->CloseFile(ref_, handle).IgnoreError();

@@ -144,6 +144,55 @@ absl::Status SetFileWriter::Append(absl::string_view data) {
   return absl::OkStatus();
 }
 
+BackgroundAppender::BackgroundAppender(SetFileWriter* writer)
+    : writer_(writer), thread_([this] { Run(); }) {}
+
+BackgroundAppender::~BackgroundAppender() { Finish().IgnoreError(); }
+
+absl::Status BackgroundAppender::Append(absl::string_view data) {
+  jetback::MutexLock lock(&mu_);
+  auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return queue_.size() < kDepth || !status_.ok();
+  };
+  mu_.Await(jetback::Condition(&room));
+  if (!status_.ok()) return status_;
+  queue_.emplace_back(data);
+  return absl::OkStatus();
+}
+
+absl::Status BackgroundAppender::Finish() {
+  {
+    jetback::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  jetback::MutexLock lock(&mu_);
+  return status_;
+}
+
+void BackgroundAppender::Run() {
+  while (true) {
+    std::string chunk;
+    {
+      jetback::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !queue_.empty() || closed_;
+      };
+      mu_.Await(jetback::Condition(&ready));
+      if (queue_.empty()) return;
+      chunk = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    absl::Status status = writer_->Append(chunk);
+    if (!status.ok()) {
+      jetback::MutexLock lock(&mu_);
+      status_ = status;
+      queue_.clear();
+      return;
+    }
+  }
+}
+
 absl::Status SetFileWriter::Commit() {
   const std::string part = Join(dir_, absl::StrCat(name_, kPartSuffix));
   const std::string final_path = Join(dir_, name_);

@@ -15,14 +15,17 @@
 #define JETBACK_CLIENT_CLI_BACKUP_SET_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cli/manifest.pb.h"
+#include "jetback/mutex.h"
 
 namespace jetback::cli {
 
@@ -59,6 +62,32 @@ class SetFileWriter {
   void* sha_ = nullptr;  // EVP_MD_CTX
   std::string digest_;
   bool committed_ = false;
+};
+
+// Appends to a SetFileWriter on a second thread, so receiving the next chunk
+// overlaps write(2) and SHA-256 of this one: in one thread `jetback backup`
+// was CPU-bound on those (0.5 s user + 0.9 s sys for 565 MiB). At most
+// kDepth chunks wait. Thread-safety: Append and Finish from one thread.
+class BackgroundAppender {
+ public:
+  static constexpr size_t kDepth = 4;
+  explicit BackgroundAppender(SetFileWriter* writer);
+  ~BackgroundAppender();  // Finish()es, dropping its status
+
+  // Queues a copy of data; the first write error, once seen, is returned.
+  absl::Status Append(absl::string_view data);
+  // Waits until every queued chunk is written; returns the first error.
+  absl::Status Finish();
+
+ private:
+  void Run();
+
+  SetFileWriter* const writer_;
+  jetback::Mutex mu_;
+  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
 };
 
 // manifest.json via .part + fsync + rename + directory fsync.
