@@ -213,30 +213,30 @@ grpc::Status BackupService::CloseFile(grpc::ServerContext* ctx,
   });
 }
 
-grpc::Status BackupService::GetLogInfo(grpc::ServerContext* ctx,
-                                       const v1::BackupCall* req,
-                                       v1::LogInfo* resp) {
+// GetLogInfo and GetTruncateLogInfo differ only in the engine call.
+grpc::Status BackupService::LogInfoCall(
+    grpc::ServerContext* ctx, const v1::BackupCall* req, v1::LogInfo* resp,
+    absl::StatusOr<LogList> (BackupEngine::*call)(absl::string_view)) {
   return WithRole(*auth_, *ctx, Role::kRead, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_RETURN_IF_ERROR(CheckBackupId(req->backup_id()));
     JB_ASSIGN_OR_RETURN(LogList list,
-                        hosted->backup().GetLogInfo(req->backup_id()));
+                        (hosted->backup().*call)(req->backup_id()));
     FillLogInfo(list, resp);
     return absl::OkStatus();
   });
 }
 
+grpc::Status BackupService::GetLogInfo(grpc::ServerContext* ctx,
+                                       const v1::BackupCall* req,
+                                       v1::LogInfo* resp) {
+  return LogInfoCall(ctx, req, resp, &BackupEngine::GetLogInfo);
+}
+
 grpc::Status BackupService::GetTruncateLogInfo(grpc::ServerContext* ctx,
                                                const v1::BackupCall* req,
                                                v1::LogInfo* resp) {
-  return WithRole(*auth_, *ctx, Role::kRead, [&](const Principal&) {
-    JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
-    JB_RETURN_IF_ERROR(CheckBackupId(req->backup_id()));
-    JB_ASSIGN_OR_RETURN(LogList list,
-                        hosted->backup().GetTruncateLogInfo(req->backup_id()));
-    FillLogInfo(list, resp);
-    return absl::OkStatus();
-  });
+  return LogInfoCall(ctx, req, resp, &BackupEngine::GetTruncateLogInfo);
 }
 
 grpc::Status BackupService::TruncateLog(grpc::ServerContext* ctx,

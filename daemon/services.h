@@ -61,6 +61,10 @@ class BackupService final
                            v1::ListBackupsResponse* resp) override;
 
  private:
+  grpc::Status LogInfoCall(
+      grpc::ServerContext* ctx, const v1::BackupCall* req, v1::LogInfo* resp,
+      absl::StatusOr<LogList> (BackupEngine::*call)(absl::string_view));
+
   Host* const host_;
   const Authorizer* const auth_;
 };
