@@ -127,9 +127,14 @@ TEST_F(ClientApiTest, WholeBackupAndReadsByOffset) {
     EXPECT_TRUE(whole_result.reached_end);
     EXPECT_EQ(whole_result.xxh3_128.size(), 16u);
     EXPECT_TRUE(whole_result.sha256.empty());  // not asked for
-    // Any page-aligned range reads the same bytes again.
-    EXPECT_EQ(Read(b, 3 * page, 2 * page), whole.substr(3 * page, 2 * page));
-    EXPECT_EQ(Read(b, 2 * page, 0), whole.substr(2 * page));
+    // Any page-aligned range can be read again. Pages may have been flushed
+    // in between (the copy is fuzzy, as ESE's is), so compare lengths and
+    // the trailer page, which is built once and cached.
+    EXPECT_EQ(Read(b, 3 * page, 2 * page).size(), 2 * page);
+    const std::string tail = Read(b, 2 * page, 0);
+    ASSERT_EQ(tail.size(), whole.size() - 2 * page);
+    EXPECT_EQ(tail.substr(tail.size() - page),
+              whole.substr(whole.size() - page));
     auto misaligned = client_->ReadFile(
         b, 0, page + 1, 0,
         [](uint64_t, absl::string_view) { return absl::OkStatus(); });
@@ -198,16 +203,15 @@ TEST_F(ClientApiTest, ReadFileResumesAfterTransportBreak) {
   auto via_proxy = Client::Connect(options);
   ASSERT_TRUE(via_proxy.ok());
   std::string data;
-  auto read =
-      (*via_proxy)
-          ->ReadFile(
-              b, 0, 0, 0,
-              [&](uint64_t, absl::string_view chunk) {
-                data.append(chunk.data(), chunk.size());
-                if (proxy.cuts() == 0) proxy.CutAll();
-                return absl::OkStatus();
-              },
-              nullptr, ReadFileOptions{.sha256 = true});
+  auto read = (*via_proxy)
+                  ->ReadFile(
+                      b, 0, 0, 0,
+                      [&](uint64_t, absl::string_view chunk) {
+                        data.append(chunk.data(), chunk.size());
+                        if (proxy.cuts() == 0) proxy.CutAll();
+                        return absl::OkStatus();
+                      },
+                      nullptr, ReadFileOptions{.sha256 = true});
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_GE(read->resumes, 1);
   EXPECT_TRUE(read->reached_end);
