@@ -36,6 +36,15 @@ BackupInfo SlotOf(const DatabaseHeaderInfo& h, BackupSlotKind kind) {
   return {};
 }
 
+// The log calls (list, truncate) need the file slot free: -521 otherwise.
+absl::Status CheckNoFileOpen(const Running& r) {
+  if (r.open) {
+    return JetStatus(jet::JET_errInvalidBackupSequence,
+                     "a backup file is open; close it first");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status BackupEngineImpl::PrepareLogsLocked(Running& r) {
@@ -99,10 +108,7 @@ absl::StatusOr<LogList> BackupEngineImpl::LogInfo(absl::string_view backup_id,
   MutexLock lock(&mu_);
   JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
   JB_RETURN_IF_ERROR(CheckStop());
-  if (r->open) {
-    return JetStatus(jet::JET_errInvalidBackupSequence,
-                     "a backup file is open; close it first");
-  }
+  JB_RETURN_IF_ERROR(CheckNoFileOpen(*r));
   if (!r->logs_prepared) JB_RETURN_IF_ERROR(PrepareLogsLocked(*r));
   LogList list;
   list.base_name = source_->options().base_name;
@@ -124,10 +130,7 @@ absl::StatusOr<uint32_t> BackupEngineImpl::TruncateLog(
   MutexLock lock(&mu_);
   JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
   JB_RETURN_IF_ERROR(CheckStop());
-  if (r->open) {
-    return JetStatus(jet::JET_errInvalidBackupSequence,
-                     "a backup file is open; close it first");
-  }
+  JB_RETURN_IF_ERROR(CheckNoFileOpen(*r));
   if (!r->logs_prepared) {
     return JetStatus(jet::JET_errInvalidBackupSequence,
                      "TruncateLog before GetLogInfo");
