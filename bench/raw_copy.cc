@@ -3,8 +3,11 @@
 // process to a receiver that discards them or writes them to a directory
 // (with fsync, as a backup set writer does). No framing beyond a length
 // header per file, no checksums: the fastest honest copy of the same bytes.
+// --direct writes with O_DIRECT in 4 MiB aligned pieces (the tail buffered),
+// as `jetback backup` does; on the benchmark VM that is the faster way to
+// disk, so it is the physical limit for the to-disk rows.
 //
-// Usage: raw_copy unix|tcp [--out DIR] FILE...
+// Usage: raw_copy unix|tcp [--out DIR [--direct]] FILE...
 // Prints: "raw_copy <transport> bytes=<n> seconds=<s> mib_per_s=<r>".
 
 #include <arpa/inet.h>
@@ -75,8 +78,11 @@ void Send(int sock, const std::vector<std::string>& files) {
   }
 }
 
-uint64_t Receive(int sock, size_t count, const std::string& out_dir) {
-  std::vector<char> buf(kBuffer);
+uint64_t Receive(int sock, size_t count, const std::string& out_dir,
+                 bool direct) {
+  // 4 MiB, 4 KiB aligned: what O_DIRECT needs and what the CLI writes.
+  constexpr size_t kPiece = 4 << 20;
+  char* buf = static_cast<char*>(std::aligned_alloc(4096, kPiece));
   uint64_t total = 0;
   for (size_t i = 0; i < count; ++i) {
     uint64_t size = 0;
@@ -86,18 +92,19 @@ uint64_t Receive(int sock, size_t count, const std::string& out_dir) {
     int fd = -1;
     if (!out_dir.empty()) {
       std::string path = out_dir + "/file" + std::to_string(i);
-      fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      fd = open(path.c_str(),
+                O_WRONLY | O_CREAT | O_TRUNC | (direct ? O_DIRECT : 0), 0644);
       if (fd < 0) Die(path.c_str());
     }
     uint64_t left = size;
     while (left > 0) {
-      size_t want = left < kBuffer ? static_cast<size_t>(left) : kBuffer;
-      ssize_t r = read(sock, buf.data(), want);
-      if (r <= 0) Die("recv");
-      if (fd >= 0 && !WriteAll(fd, buf.data(), static_cast<size_t>(r))) {
-        Die("write");
+      size_t want = left < kPiece ? static_cast<size_t>(left) : kPiece;
+      if (!ReadAll(sock, buf, want)) Die("recv");
+      if (fd >= 0 && direct && want % 4096 != 0) {
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_DIRECT);  // the tail
       }
-      left -= static_cast<uint64_t>(r);
+      if (fd >= 0 && !WriteAll(fd, buf, want)) Die("write");
+      left -= want;
     }
     if (fd >= 0) {
       fsync(fd);
@@ -105,6 +112,7 @@ uint64_t Receive(int sock, size_t count, const std::string& out_dir) {
     }
     total += size;
   }
+  std::free(buf);
   return total;
 }
 
@@ -112,15 +120,19 @@ uint64_t Receive(int sock, size_t count, const std::string& out_dir) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: raw_copy unix|tcp [--out DIR] FILE...\n");
+    std::fprintf(stderr,
+                 "usage: raw_copy unix|tcp [--out DIR [--direct]] FILE...\n");
     return 1;
   }
   std::string transport = argv[1];
   std::string out_dir;
+  bool direct = false;
   std::vector<std::string> files;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
       out_dir = argv[++i];
+    } else if (std::strcmp(argv[i], "--direct") == 0) {
+      direct = true;
     } else {
       files.emplace_back(argv[i]);
     }
@@ -167,10 +179,10 @@ int main(int argc, char** argv) {
   }
   int conn = accept(listener, nullptr, nullptr);
   if (conn < 0) Die("accept");
-  uint64_t total = Receive(conn, files.size(), out_dir);
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  uint64_t total = Receive(conn, files.size(), out_dir, direct);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   int status = 0;
   waitpid(sender, &status, 0);
   close(conn);

@@ -3,9 +3,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <xxhash.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xxh_x86dispatch.h>  // AVX2 / AVX-512 XXH3 when the CPU has them
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -79,18 +84,6 @@ std::string Hex(const std::string& bytes) {
   return out;
 }
 
-absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoStatus(errno, "write", path);
-    }
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status PrepareOutputDir(const std::string& dir, bool* created) {
@@ -115,54 +108,131 @@ absl::Status PrepareOutputDir(const std::string& dir, bool* created) {
 }
 
 absl::StatusOr<std::unique_ptr<SetFileWriter>> SetFileWriter::Create(
-    const std::string& dir, const std::string& name) {
+    const std::string& dir, const std::string& name,
+    const SetFileOptions& options) {
   std::unique_ptr<SetFileWriter> w(new SetFileWriter());
   w->dir_ = dir;
   w->name_ = name;
-  const std::string part = Join(dir, absl::StrCat(name, kPartSuffix));
-  w->fd_ = ::open(part.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  const std::string part = w->PartPath();
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  if (options.direct) {
+    w->fd_ = ::open(part.c_str(), kFlags | O_DIRECT, 0644);
+    w->direct_ = w->fd_ >= 0;
+    // EINVAL: the filesystem has no O_DIRECT; write buffered instead.
+    if (w->fd_ < 0 && errno != EINVAL)
+      return ErrnoStatus(errno, "create", part);
+  }
+  if (w->fd_ < 0) w->fd_ = ::open(part.c_str(), kFlags, 0644);
   if (w->fd_ < 0) return ErrnoStatus(errno, "create", part);
-  auto* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  w->sha_ = ctx;
+  auto* xxh3 = XXH3_createState();
+  XXH3_128bits_reset(xxh3);
+  w->xxh3_ = xxh3;
+  if (options.sha256) {
+    auto* ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    w->sha_ = ctx;
+  }
   return w;
 }
 
 SetFileWriter::~SetFileWriter() {
   if (!committed_) Abandon();
+  if (xxh3_ != nullptr) XXH3_freeState(static_cast<XXH3_state_t*>(xxh3_));
   if (sha_ != nullptr) EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(sha_));
+}
+
+std::string SetFileWriter::PartPath() const {
+  return Join(dir_, absl::StrCat(name_, kPartSuffix));
+}
+
+absl::Status SetFileWriter::LeaveDirect() {
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
+    return ErrnoStatus(errno, "switch to buffered writes", PartPath());
+  }
+  direct_ = false;
+  return absl::OkStatus();
 }
 
 absl::Status SetFileWriter::Append(absl::string_view data) {
   if (fd_ < 0) {
     return JetStatus(jet::JET_errInternalError, "write to a closed set file");
   }
-  JB_RETURN_IF_ERROR(
-      WriteAll(fd_, data, Join(dir_, absl::StrCat(name_, kPartSuffix))));
-  EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha_), data.data(), data.size());
-  size_ += data.size();
+  XXH3_128bits_update(static_cast<XXH3_state_t*>(xxh3_), data.data(),
+                      data.size());
+  if (sha_ != nullptr) {
+    EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha_), data.data(), data.size());
+  }
+  const bool aligned =
+      reinterpret_cast<uintptr_t>(data.data()) % kDirectAlignment == 0 &&
+      data.size() % kDirectAlignment == 0 && size_ % kDirectAlignment == 0;
+  if (direct_ && !aligned) JB_RETURN_IF_ERROR(LeaveDirect());
+  while (!data.empty()) {
+    ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // Some filesystems accept O_DIRECT at open and refuse the write.
+      if (errno == EINVAL && direct_) {
+        JB_RETURN_IF_ERROR(LeaveDirect());
+        continue;
+      }
+      return ErrnoStatus(errno, "write", PartPath());
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+    size_ += static_cast<uint64_t>(n);
+    // A short direct write leaves the offset unaligned.
+    if (direct_ && !data.empty()) JB_RETURN_IF_ERROR(LeaveDirect());
+  }
   return absl::OkStatus();
 }
 
 BackgroundAppender::BackgroundAppender(SetFileWriter* writer)
-    : writer_(writer), thread_([this] { Run(); }) {}
+    : writer_(writer) {
+  for (size_t i = 0; i < kBuffers; ++i) {
+    void* p = std::aligned_alloc(SetFileWriter::kDirectAlignment, kBufferSize);
+    if (p == nullptr) throw std::bad_alloc();
+    free_.push_back(
+        Buffer{std::unique_ptr<char, FreeDeleter>(static_cast<char*>(p)), 0});
+  }
+  thread_ = std::thread([this] { Run(); });
+}
 
 BackgroundAppender::~BackgroundAppender() { Finish().IgnoreError(); }
 
 absl::Status BackgroundAppender::Append(absl::string_view data) {
+  while (!data.empty()) {
+    if (filling_.data == nullptr) {
+      jetback::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !free_.empty() || !status_.ok();
+      };
+      mu_.Await(jetback::Condition(&ready));
+      if (!status_.ok()) return status_;
+      filling_ = std::move(free_.back());
+      free_.pop_back();
+      filling_.used = 0;
+    }
+    const size_t n = std::min(data.size(), kBufferSize - filling_.used);
+    std::memcpy(filling_.data.get() + filling_.used, data.data(), n);
+    filling_.used += n;
+    data.remove_prefix(n);
+    if (filling_.used == kBufferSize) {
+      jetback::MutexLock lock(&mu_);
+      full_.push_back(std::move(filling_));
+      filling_ = Buffer{};
+    }
+  }
   jetback::MutexLock lock(&mu_);
-  auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return queue_.size() < kDepth || !status_.ok();
-  };
-  mu_.Await(jetback::Condition(&room));
-  if (!status_.ok()) return status_;
-  queue_.emplace_back(data);
-  return absl::OkStatus();
+  return status_;
 }
 
 absl::Status BackgroundAppender::Finish() {
   {
     jetback::MutexLock lock(&mu_);
+    if (filling_.data != nullptr && filling_.used > 0) {
+      full_.push_back(std::move(filling_));
+    }
+    filling_ = Buffer{};
     closed_ = true;
   }
   if (thread_.joinable()) thread_.join();
@@ -172,29 +242,49 @@ absl::Status BackgroundAppender::Finish() {
 
 void BackgroundAppender::Run() {
   while (true) {
-    std::string chunk;
+    Buffer buffer;
     {
       jetback::MutexLock lock(&mu_);
       auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || closed_;
+        return !full_.empty() || closed_;
       };
       mu_.Await(jetback::Condition(&ready));
-      if (queue_.empty()) return;
-      chunk = std::move(queue_.front());
-      queue_.pop_front();
+      if (full_.empty()) return;
+      buffer = std::move(full_.front());
+      full_.pop_front();
     }
-    absl::Status status = writer_->Append(chunk);
+    absl::Status status =
+        writer_->Append(absl::string_view(buffer.data.get(), buffer.used));
+    jetback::MutexLock lock(&mu_);
     if (!status.ok()) {
-      jetback::MutexLock lock(&mu_);
       status_ = status;
-      queue_.clear();
+      full_.clear();
       return;
     }
+    free_.push_back(std::move(buffer));
   }
 }
 
-absl::Status SetFileWriter::Commit() {
-  const std::string part = Join(dir_, absl::StrCat(name_, kPartSuffix));
+absl::Status SetFileWriter::Commit(absl::string_view expected_xxh3_128) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(
+      &canonical, XXH3_128bits_digest(static_cast<XXH3_state_t*>(xxh3_)));
+  const std::string xxh3(reinterpret_cast<const char*>(canonical.digest),
+                         sizeof(canonical.digest));
+  if (!expected_xxh3_128.empty() && expected_xxh3_128 != xxh3) {
+    return JetStatus(jet::JET_errReadVerifyFailure,
+                     absl::StrCat(name_,
+                                  ": the bytes written differ from the "
+                                  "daemon's XXH3-128 of the file"));
+  }
+  xxh3_128_hex_ = Hex(xxh3);
+  if (sha_ != nullptr) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(sha_), digest, &len);
+    sha256_hex_ = Hex(std::string(reinterpret_cast<char*>(digest), len));
+  }
+  const std::string part = PartPath();
   const std::string final_path = Join(dir_, name_);
   if (::fsync(fd_) != 0) return ErrnoStatus(errno, "fsync", part);
   if (::close(fd_) != 0) {
@@ -206,12 +296,7 @@ absl::Status SetFileWriter::Commit() {
     return ErrnoStatus(errno, "rename", part);
   }
   committed_ = true;
-  JB_RETURN_IF_ERROR(SyncDir(dir_));
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(sha_), digest, &len);
-  digest_.assign(reinterpret_cast<char*>(digest), len);
-  return absl::OkStatus();
+  return SyncDir(dir_);
 }
 
 void SetFileWriter::Abandon() {
@@ -219,12 +304,8 @@ void SetFileWriter::Abandon() {
     ::close(fd_);
     fd_ = -1;
   }
-  if (!committed_) {
-    ::unlink(Join(dir_, absl::StrCat(name_, kPartSuffix)).c_str());
-  }
+  if (!committed_) ::unlink(PartPath().c_str());
 }
-
-std::string SetFileWriter::sha256_hex() const { return Hex(digest_); }
 
 absl::Status WriteManifest(const std::string& dir, const Manifest& manifest) {
   std::string json;
@@ -281,11 +362,17 @@ absl::StatusOr<Manifest> ReadManifest(const std::string& dir) {
   return manifest;
 }
 
-absl::StatusOr<std::string> FileSha256Hex(const std::string& path) {
+absl::StatusOr<FileDigestsHex> DigestFile(const std::string& path,
+                                          bool sha256) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "open", path);
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  XXH3_state_t* xxh3 = XXH3_createState();
+  XXH3_128bits_reset(xxh3);
+  EVP_MD_CTX* ctx = nullptr;
+  if (sha256) {
+    ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  }
   std::vector<char> buf(1 << 20);
   absl::Status status;
   for (;;) {
@@ -296,15 +383,43 @@ absl::StatusOr<std::string> FileSha256Hex(const std::string& path) {
       break;
     }
     if (n == 0) break;
-    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
+    XXH3_128bits_update(xxh3, buf.data(), static_cast<size_t>(n));
+    if (ctx != nullptr)
+      EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
   }
   ::close(fd);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, digest, &len);
-  EVP_MD_CTX_free(ctx);
+  FileDigestsHex out;
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(xxh3));
+  XXH3_freeState(xxh3);
+  out.xxh3_128 =
+      Hex(std::string(reinterpret_cast<const char*>(canonical.digest),
+                      sizeof(canonical.digest)));
+  if (ctx != nullptr) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(ctx, digest, &len);
+    EVP_MD_CTX_free(ctx);
+    out.sha256 = Hex(std::string(reinterpret_cast<char*>(digest), len));
+  }
   JB_RETURN_IF_ERROR(status);
-  return Hex(std::string(reinterpret_cast<char*>(digest), len));
+  return out;
+}
+
+absl::StatusOr<bool> SameContent(const ManifestFile& a,
+                                 const std::string& a_path,
+                                 const ManifestFile& b,
+                                 const std::string& b_path) {
+  if (a.size() != b.size()) return false;
+  if (!a.xxh3_128().empty() && !b.xxh3_128().empty()) {
+    return a.xxh3_128() == b.xxh3_128();
+  }
+  if (!a.sha256().empty() && !b.sha256().empty()) {
+    return a.sha256() == b.sha256();
+  }
+  JB_ASSIGN_OR_RETURN(FileDigestsHex da, DigestFile(a_path, false));
+  JB_ASSIGN_OR_RETURN(FileDigestsHex db, DigestFile(b_path, false));
+  return da.xxh3_128 == db.xxh3_128;
 }
 
 std::vector<FileProblem> CheckSetFiles(const std::string& dir,
@@ -325,10 +440,19 @@ std::vector<FileProblem> CheckSetFiles(const std::string& dir,
            absl::StrCat("size ", st.st_size, ", manifest says ", file.size())});
       continue;
     }
-    auto sha = FileSha256Hex(path);
-    if (!sha.ok()) {
-      problems.push_back({file.name(), std::string(sha.status().message())});
-    } else if (*sha != file.sha256()) {
+    if (file.xxh3_128().empty() && file.sha256().empty()) {
+      problems.push_back({file.name(), "the manifest records no digest"});
+      continue;
+    }
+    auto digests = DigestFile(path, !file.sha256().empty());
+    if (!digests.ok()) {
+      problems.push_back(
+          {file.name(), std::string(digests.status().message())});
+    } else if (!file.xxh3_128().empty() &&
+               digests->xxh3_128 != file.xxh3_128()) {
+      problems.push_back(
+          {file.name(), "XXH3-128 differs from the manifest (file changed)"});
+    } else if (!file.sha256().empty() && digests->sha256 != file.sha256()) {
       problems.push_back(
           {file.name(), "SHA-256 differs from the manifest (file changed)"});
     }

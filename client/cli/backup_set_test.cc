@@ -3,7 +3,9 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -43,7 +45,7 @@ class BackupSetTest : public ::testing::Test {
          std::vector<std::pair<std::string, std::string>>{
              {"demo.edb", std::string(3 * 8192, 'd')},
              {"E0000000003.log", "log three"}}) {
-      auto w = SetFileWriter::Create(dir, name);
+      auto w = SetFileWriter::Create(dir, name, {.sha256 = true});
       EXPECT_TRUE(w.ok());
       EXPECT_TRUE((*w)->Append(data.substr(0, 5)).ok());
       EXPECT_TRUE((*w)->Append(data.substr(5)).ok());
@@ -53,6 +55,7 @@ class BackupSetTest : public ::testing::Test {
       ManifestFile* f = m.add_files();
       f->set_name(name);
       f->set_size((*w)->size());
+      f->set_xxh3_128((*w)->xxh3_128_hex());
       f->set_sha256((*w)->sha256_hex());
     }
     EXPECT_TRUE(WriteManifest(dir, m).ok());
@@ -87,7 +90,100 @@ TEST_F(BackupSetTest, ManifestRoundTripsAndFilesCheckOut) {
   ASSERT_EQ(read->files_size(), 2);
   EXPECT_EQ(read->files(0).size(), 3u * 8192);
   EXPECT_EQ(read->files(0).sha256().size(), 64u);
+  EXPECT_EQ(read->files(0).xxh3_128().size(), 32u);
   EXPECT_TRUE(CheckSetFiles(dir, *read).empty());
+}
+
+TEST_F(BackupSetTest, EachRecordedDigestIsChecked) {
+  const std::string dir = root_ + "/set";
+  Manifest m = WriteSet(dir);
+  auto digests = DigestFile(dir + "/demo.edb", true);
+  ASSERT_TRUE(digests.ok());
+  EXPECT_EQ(digests->xxh3_128, m.files(0).xxh3_128());
+  EXPECT_EQ(digests->sha256, m.files(0).sha256());
+  // Known SHA-256 of "log three" pins the hex form.
+  EXPECT_EQ(DigestFile(dir + "/E0000000003.log", true)->sha256,
+            "790e5d6719bf64790c2044a4640efdc9e415723922e3e50fe7f1928b7c57d3c2");
+  Manifest only_sha = m, only_xxh3 = m, none = m;
+  only_sha.mutable_files(0)->clear_xxh3_128();
+  only_xxh3.mutable_files(0)->clear_sha256();
+  none.mutable_files(0)->clear_xxh3_128();
+  none.mutable_files(0)->clear_sha256();
+  EXPECT_TRUE(CheckSetFiles(dir, only_sha).empty());
+  EXPECT_TRUE(CheckSetFiles(dir, only_xxh3).empty());
+  auto problems = CheckSetFiles(dir, none);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].problem, "the manifest records no digest");
+  only_sha.mutable_files(0)->set_sha256(std::string(64, '0'));
+  problems = CheckSetFiles(dir, only_sha);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].problem.find("SHA-256"), std::string::npos);
+}
+
+TEST_F(BackupSetTest, SameContentUsesTheCommonDigestOrTheFiles) {
+  const std::string dir = root_ + "/set";
+  Manifest m = WriteSet(dir);
+  const std::string log = dir + "/E0000000003.log";
+  ManifestFile a = m.files(1), b = m.files(1);
+  EXPECT_TRUE(*SameContent(a, log, b, log));
+  b.set_xxh3_128(std::string(32, '0'));
+  EXPECT_FALSE(*SameContent(a, log, b, log));
+  // No digest in common: a has only XXH3-128, b only SHA-256 -> the files
+  // are hashed.
+  a.clear_sha256();
+  b = m.files(1);
+  b.clear_xxh3_128();
+  EXPECT_TRUE(*SameContent(a, log, b, log));
+  const std::string other = root_ + "/other.log";
+  std::ofstream(other) << "log thre3";
+  EXPECT_FALSE(*SameContent(a, log, b, other));
+  b.set_size(4);
+  EXPECT_FALSE(*SameContent(a, log, b, log));
+}
+
+// Sizes that are not multiples of anything, so the appender's aligned
+// buffers, the direct writes and the buffered tail all get exercised.
+TEST_F(BackupSetTest, BackgroundAppenderWritesExactBytesDirect) {
+  std::string data(BackgroundAppender::kBufferSize * 2 + 123457, '\0');
+  uint32_t x = 12345;
+  for (char& c : data) {
+    x = x * 1103515245 + 12345;
+    c = static_cast<char>(x >> 24);
+  }
+  auto w = SetFileWriter::Create(root_, "big.edb", {.direct = true});
+  ASSERT_TRUE(w.ok()) << w.status();
+  {
+    BackgroundAppender appender(w->get());
+    size_t at = 0;
+    for (size_t piece = 1; at < data.size(); piece = piece * 3 + 4097) {
+      const size_t n = std::min(piece, data.size() - at);
+      ASSERT_TRUE(appender.Append(absl::string_view(data).substr(at, n)).ok());
+      at += n;
+    }
+    ASSERT_TRUE(appender.Finish().ok());
+  }
+  EXPECT_EQ((*w)->size(), data.size());
+  EXPECT_FALSE((*w)->direct());  // the unaligned tail went buffered
+  XXH128_canonical_t c;
+  XXH128_canonicalFromHash(&c, XXH3_128bits(data.data(), data.size()));
+  ASSERT_TRUE(
+      (*w)->Commit(absl::string_view(reinterpret_cast<char*>(c.digest), 16))
+          .ok());
+  EXPECT_EQ(Read(root_ + "/big.edb"), data);
+  EXPECT_EQ(DigestFile(root_ + "/big.edb", false)->xxh3_128,
+            (*w)->xxh3_128_hex());
+}
+
+TEST_F(BackupSetTest, CommitRefusesBytesThatDifferFromTheExpectedDigest) {
+  {
+    auto w = SetFileWriter::Create(root_, "demo.edb", {.direct = true});
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append("some bytes").ok());
+    absl::Status status = (*w)->Commit(std::string(16, 'x'));
+    EXPECT_EQ(JetErrOf(status), jet::JET_errReadVerifyFailure);
+    EXPECT_FALSE(fs::exists(root_ + "/demo.edb"));
+  }
+  EXPECT_TRUE(fs::is_empty(root_));  // the .part went with the writer
 }
 
 TEST_F(BackupSetTest, TamperingIsFoundAndNamed) {
@@ -102,7 +198,7 @@ TEST_F(BackupSetTest, TamperingIsFoundAndNamed) {
   auto problems = CheckSetFiles(dir, m);
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_EQ(problems[0].name, "demo.edb");
-  EXPECT_NE(problems[0].problem.find("SHA-256"), std::string::npos);
+  EXPECT_NE(problems[0].problem.find("XXH3-128"), std::string::npos);
 
   fs::resize_file(dir + "/E0000000003.log", 3);
   std::ofstream(dir + "/E0000000009.log.part") << "junk";

@@ -121,12 +121,16 @@ absl::Status RestoreChain(const RestoreArgs& args, std::string* summary) {
           absl::StrCat("cannot create a staging directory in ", parent));
     }
     staging = tmpl;
-    std::map<std::string, std::string> sha_of;
+    // name -> (set directory, entry) of the first set holding it
+    std::map<std::string, std::pair<std::string, const ManifestFile*>> first;
     for (const auto& [dir, m] : sets) {
       for (const auto& f : m.files()) {
-        auto seen = sha_of.find(f.name());
-        if (seen != sha_of.end()) {
-          if (seen->second != f.sha256()) {
+        auto seen = first.find(f.name());
+        if (seen != first.end()) {
+          auto same = SameContent(*seen->second.second,
+                                  seen->second.first + "/" + f.name(), f,
+                                  dir + "/" + f.name());
+          if (!same.ok() || !*same) {
             fs::remove_all(staging, ec);
             return JetStatus(jet::JET_errGivenLogFileIsNotContiguous,
                              absl::StrCat(dir, "/", f.name(),
@@ -135,7 +139,7 @@ absl::Status RestoreChain(const RestoreArgs& args, std::string* summary) {
           }
           continue;
         }
-        sha_of[f.name()] = f.sha256();
+        first[f.name()] = {dir, &f};
         const fs::path from = fs::path(dir) / f.name();
         const fs::path to = fs::path(staging) / f.name();
         fs::create_hard_link(from, to, ec);
