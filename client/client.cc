@@ -13,6 +13,7 @@
 #include <optional>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -83,6 +84,149 @@ class Sha256 {
   EVP_MD_CTX* ctx_;
 };
 
+// v1::FileChunk as read straight from gRPC's slices: `data` is a list of
+// views into them (a message arrives in several), so nothing is copied.
+struct RawChunk {
+  uint64_t offset = 0;
+  uint64_t xxh3 = 0;  // 0: absent
+  bool last = false;
+  uint64_t file_size = 0;
+  std::string xxh3_128;
+  std::string sha256;
+  std::string stream_xxh3_128;
+  std::vector<absl::string_view> data;
+};
+
+// A read position in a sequence of slices.
+class SliceCursor {
+ public:
+  explicit SliceCursor(const std::vector<grpc::Slice>& slices)
+      : slices_(slices) {
+    SkipEmpty();
+  }
+  bool done() const { return slice_ == slices_.size(); }
+
+  bool Varint(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64 && !done(); shift += 7) {
+      const uint8_t b = slices_[slice_].begin()[pos_];
+      Advance(1);
+      *v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool Fixed(int bytes, uint64_t* v) {
+    *v = 0;
+    for (int i = 0; i < bytes; ++i) {
+      if (done()) return false;
+      *v |= static_cast<uint64_t>(slices_[slice_].begin()[pos_]) << (8 * i);
+      Advance(1);
+    }
+    return true;
+  }
+  // The next n bytes as views (appended to `out` unless it is null).
+  bool Take(uint64_t n, std::vector<absl::string_view>* out) {
+    while (n > 0) {
+      if (done()) return false;
+      const grpc::Slice& s = slices_[slice_];
+      const size_t here = std::min<uint64_t>(n, s.size() - pos_);
+      if (out != nullptr) {
+        out->emplace_back(reinterpret_cast<const char*>(s.begin()) + pos_,
+                          here);
+      }
+      Advance(here);
+      n -= here;
+    }
+    return true;
+  }
+  bool TakeString(uint64_t n, std::string* out) {
+    std::vector<absl::string_view> pieces;
+    if (n > 64 || !Take(n, &pieces)) return false;  // digests only
+    out->clear();
+    for (absl::string_view p : pieces) out->append(p.data(), p.size());
+    return true;
+  }
+
+ private:
+  void Advance(size_t n) {
+    pos_ += n;
+    SkipEmpty();
+  }
+  void SkipEmpty() {
+    while (slice_ < slices_.size() && pos_ == slices_[slice_].size()) {
+      ++slice_;
+      pos_ = 0;
+    }
+  }
+  const std::vector<grpc::Slice>& slices_;
+  size_t slice_ = 0;
+  size_t pos_ = 0;
+};
+
+// Decodes FileChunk's wire form (unknown fields skipped, as protobuf does).
+bool ParseChunk(const std::vector<grpc::Slice>& slices, RawChunk* chunk) {
+  SliceCursor in(slices);
+  while (!in.done()) {
+    uint64_t tag = 0, v = 0;
+    if (!in.Varint(&tag)) return false;
+    const int field = static_cast<int>(tag >> 3);
+    switch (tag & 7) {
+      case 0:  // varint
+        if (!in.Varint(&v)) return false;
+        if (field == 1) chunk->offset = v;
+        if (field == 4) chunk->last = v != 0;
+        if (field == 6) chunk->file_size = v;
+        break;
+      case 1:  // fixed64
+        if (!in.Fixed(8, &v)) return false;
+        if (field == 3) chunk->xxh3 = v;
+        break;
+      case 2:  // length-delimited
+        if (!in.Varint(&v)) return false;
+        if (field == 2) {
+          chunk->data.clear();  // the last occurrence wins
+          if (!in.Take(v, &chunk->data)) return false;
+        } else if (field == 5) {
+          if (!in.TakeString(v, &chunk->sha256)) return false;
+        } else if (field == 7) {
+          if (!in.TakeString(v, &chunk->xxh3_128)) return false;
+        } else if (field == 8) {
+          if (!in.TakeString(v, &chunk->stream_xxh3_128)) return false;
+        } else if (!in.Take(v, nullptr)) {
+          return false;
+        }
+        break;
+      case 5:  // fixed32
+        if (!in.Fixed(4, &v)) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+std::string Canonical128(XXH3_state_t* state) {
+  XXH128_canonical_t canonical;
+  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state));
+  return std::string(reinterpret_cast<const char*>(canonical.digest),
+                     sizeof(canonical.digest));
+}
+
+uint64_t Xxh3Of(const std::vector<absl::string_view>& pieces) {
+  if (pieces.size() == 1)
+    return XXH3_64bits(pieces[0].data(), pieces[0].size());
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_64bits_reset(state);
+  for (absl::string_view p : pieces) {
+    XXH3_64bits_update(state, p.data(), p.size());
+  }
+  const uint64_t hash = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  return hash;
+}
+
 // The digests of a read from offset 0: XXH3-128 always (checked against the
 // server's), SHA-256 when the caller asked for it.
 class FileDigests {
@@ -99,20 +243,24 @@ class FileDigests {
     XXH3_128bits_update(xxh3_, data.data(), data.size());
     if (sha256_) sha256_->Update(data);
   }
+  void UpdateSha256(absl::string_view data) {
+    if (sha256_) sha256_->Update(data);
+  }
+  XXH3_state_t* xxh3_state() { return xxh3_; }
   // Fills result->xxh3_128 (and ->sha256); -1018 when the server sent a
   // whole-file digest that differs.
-  absl::Status Final(const v1::FileChunk& last, ReadFileResult* result) {
+  absl::Status Final(const RawChunk& last, ReadFileResult* result) {
     XXH128_canonical_t canonical;
     XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(xxh3_));
     result->xxh3_128.assign(reinterpret_cast<const char*>(canonical.digest),
                             sizeof(canonical.digest));
     if (sha256_) result->sha256 = sha256_->Final();
-    if (!last.xxh3_128().empty() && last.xxh3_128() != result->xxh3_128) {
+    if (!last.xxh3_128.empty() && last.xxh3_128 != result->xxh3_128) {
       return JetStatus(jet::JET_errReadVerifyFailure,
                        "file XXH3-128 differs from the server's");
     }
     // An older daemon sends SHA-256 instead.
-    if (!last.sha256().empty() && sha256_ && last.sha256() != result->sha256) {
+    if (!last.sha256.empty() && sha256_ && last.sha256 != result->sha256) {
       return JetStatus(jet::JET_errReadVerifyFailure,
                        "file SHA-256 differs from the server's");
     }
@@ -202,6 +350,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   client->backup_ = v1::Backup::NewStub(client->channel_);
   client->instances_ = v1::Instances::NewStub(client->channel_);
   client->data_ = v1::Data::NewStub(client->channel_);
+  client->read_file_method_ = std::make_unique<grpc::internal::RpcMethod>(
+      "/jetback.v1.Backup/ReadFile",
+      grpc::internal::RpcMethod::SERVER_STREAMING, client->channel_);
   return client;
 }
 
@@ -259,31 +410,80 @@ absl::Status Client::ReadStream(
     const std::function<absl::Status(uint64_t, absl::string_view)>& on_chunk,
     const std::atomic<bool>* cancel, void* digests, ReadFileResult* result) {
   auto* file_digests = static_cast<FileDigests*>(digests);
+  // The stream's running XXH3-128, checked against every message before its
+  // data is delivered. A stream from offset 0 shares the whole-file state
+  // (one pass for both); a resumed stream has its own and feeds both.
+  XXH3_state_t* own_state = nullptr;
+  XXH3_state_t* stream_state = nullptr;
+  const bool shared = file_digests != nullptr && request.offset() == 0;
+  if (shared) {
+    stream_state = file_digests->xxh3_state();
+  } else {
+    stream_state = own_state = XXH3_createState();
+    XXH3_128bits_reset(own_state);
+  }
+  absl::Cleanup free_state = [own_state] {
+    if (own_state != nullptr) XXH3_freeState(own_state);
+  };
   grpc::ClientContext ctx;
-  std::unique_ptr<grpc::ClientReader<v1::FileChunk>> reader =
-      backup_->ReadFile(&ctx, request);
-  v1::FileChunk chunk;
+  std::unique_ptr<grpc::ClientReader<grpc::ByteBuffer>> reader(
+      grpc::internal::ClientReaderFactory<grpc::ByteBuffer>::Create(
+          channel_.get(), *read_file_method_, &ctx, request));
+  grpc::ByteBuffer message;
+  std::vector<grpc::Slice> slices;
+  RawChunk chunk;
   absl::Status local;  // an error of ours that ends the stream early
-  while (reader->Read(&chunk)) {
+  while (reader->Read(&message)) {
     if (cancel != nullptr && cancel->load()) {
       local = JetStatus(jet::JET_errBackupAbortByCaller, "cancelled");
       break;
     }
-    if (XXH3_64bits(chunk.data().data(), chunk.data().size()) != chunk.xxh3()) {
-      local = JetStatus(jet::JET_errReadVerifyFailure,
-                        absl::StrCat("chunk at offset ", chunk.offset(),
-                                     " failed its XXH3-64 check"));
+    slices.clear();
+    chunk = RawChunk();
+    if (!message.Dump(&slices).ok() || !ParseChunk(slices, &chunk)) {
+      local = JetStatus(jet::JET_errInternalError, "malformed FileChunk");
       break;
     }
-    if (!chunk.data().empty()) {
-      local = on_chunk(chunk.offset(), chunk.data());
-      if (!local.ok()) break;
-      if (file_digests != nullptr) file_digests->Update(chunk.data());
-      result->bytes += chunk.data().size();
+    bool verified = false;
+    if (!chunk.stream_xxh3_128.empty()) {
+      for (absl::string_view piece : chunk.data) {
+        XXH3_128bits_update(stream_state, piece.data(), piece.size());
+      }
+      verified = Canonical128(stream_state) == chunk.stream_xxh3_128;
+    } else {
+      // A daemon that does not know stream_xxh3_128 sends chunk digests
+      // (absent reads as 0).
+      verified = Xxh3Of(chunk.data) == chunk.xxh3;
+      if (shared) {
+        for (absl::string_view piece : chunk.data) {
+          XXH3_128bits_update(stream_state, piece.data(), piece.size());
+        }
+      }
     }
-    if (chunk.last()) {
+    if (!verified) {
+      local = JetStatus(jet::JET_errReadVerifyFailure,
+                        absl::StrCat("chunk at offset ", chunk.offset,
+                                     " failed its XXH3 check"));
+      break;
+    }
+    uint64_t at = chunk.offset;
+    for (absl::string_view piece : chunk.data) {
+      local = on_chunk(at, piece);
+      if (!local.ok()) break;
+      if (file_digests != nullptr) {
+        if (shared) {
+          file_digests->UpdateSha256(piece);
+        } else {
+          file_digests->Update(piece);
+        }
+      }
+      at += piece.size();
+      result->bytes += piece.size();
+    }
+    if (!local.ok()) break;
+    if (chunk.last) {
       result->reached_end = true;
-      result->file_size = chunk.file_size();
+      result->file_size = chunk.file_size;
       if (file_digests != nullptr) local = file_digests->Final(chunk, result);
     }
   }
@@ -345,6 +545,7 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
     request.set_backup_id(b.backup_id);
     request.set_handle(handle);
     request.set_offset(next);
+    request.set_stream_xxh3_128(true);
     if (length != 0) {
       const uint64_t done = next - offset;
       if (done >= length) break;

@@ -55,6 +55,7 @@ absl::Status CheckReadFileRequest(const v1::ReadFileRequest& req,
   plan->handle = req.handle();
   plan->offset = req.offset();
   plan->chunk_size = chunk_size;
+  plan->stream_digest = req.stream_xxh3_128();
   jetback::MutexLock lock(&hosted->mu);
   if (!hosted->file_open) {
     // Let the engine say what is wrong (-520 / -801 / -1003).

@@ -54,6 +54,8 @@ struct ChunkFields {
   uint64_t file_size = 0;
   bool has_xxh3_128 = false;
   XXH128_canonical_t xxh3_128{};
+  bool has_stream_xxh3_128 = false;
+  XXH128_canonical_t stream_xxh3_128{};
 };
 
 char* PutVarint(char* p, uint64_t v) {
@@ -72,6 +74,7 @@ constexpr char kXxh3Tag = (3 << 3) | 1;      // fixed64
 constexpr char kLastTag = (4 << 3) | 0;      // varint
 constexpr char kFileSizeTag = (6 << 3) | 0;  // varint
 constexpr char kXxh3128Tag = (7 << 3) | 2;   // length-delimited
+constexpr char kStreamXxh3128Tag = (8 << 3) | 2;
 
 // Encodes the FileChunk {fields, data = buffer[0, n)} as the serializer
 // would (fields in number order, proto3 defaults left out), with the data
@@ -88,7 +91,7 @@ grpc::ByteBuffer EncodeChunk(const ChunkFields& f, ChunkBuffer buffer,
     *p++ = kDataTag;
     p = PutVarint(p, n);
   }
-  char tail[1 + 8 + 2 + 1 + 10 + 2 + sizeof(f.xxh3_128.digest)];
+  char tail[1 + 8 + 2 + 1 + 10 + 2 * (2 + sizeof(f.xxh3_128.digest))];
   char* q = tail;
   if (f.xxh3 != 0) {
     *q++ = kXxh3Tag;
@@ -107,6 +110,12 @@ grpc::ByteBuffer EncodeChunk(const ChunkFields& f, ChunkBuffer buffer,
     *q++ = sizeof(f.xxh3_128.digest);
     std::memcpy(q, f.xxh3_128.digest, sizeof(f.xxh3_128.digest));
     q += sizeof(f.xxh3_128.digest);
+  }
+  if (f.has_stream_xxh3_128) {
+    *q++ = kStreamXxh3128Tag;
+    *q++ = sizeof(f.stream_xxh3_128.digest);
+    std::memcpy(q, f.stream_xxh3_128.digest, sizeof(f.stream_xxh3_128.digest));
+    q += sizeof(f.stream_xxh3_128.digest);
   }
   grpc::Slice slices[3];
   size_t count = 0;
@@ -163,8 +172,10 @@ ReadFileReactor* ReadFileReactor::Start(Host* host, HostedInstance* hosted,
 void ReadFileReactor::ReaderLoop() {
   // The whole-file digest is XXH3-128: the per-chunk XXH3-64 guards the
   // transport, this one the file as a whole, at a tenth of SHA-256's cost.
+  // With stream_digest, the running XXH3-128 (finishing a copy of the state
+  // is O(1)) guards every chunk and the file in one pass.
   XXH3_state_t* digest = nullptr;
-  if (plan_.digest) {
+  if (plan_.digest || plan_.stream_digest) {
     digest = XXH3_createState();
     XXH3_128bits_reset(digest);
   }
@@ -201,13 +212,18 @@ void ReadFileReactor::ReaderLoop() {
     }
     ChunkFields fields;
     fields.offset = offset;
-    fields.xxh3 = XXH3_64bits(buffer.data(), n);
+    if (!plan_.stream_digest) fields.xxh3 = XXH3_64bits(buffer.data(), n);
     if (digest != nullptr) XXH3_128bits_update(digest, buffer.data(), n);
+    if (plan_.stream_digest) {
+      XXH128_canonicalFromHash(&fields.stream_xxh3_128,
+                               XXH3_128bits_digest(digest));
+      fields.has_stream_xxh3_128 = true;
+    }
     offset += n;
     fields.last = n == 0 || offset >= plan_.end;
     if (fields.last) {
       fields.file_size = plan_.file_size != 0 ? plan_.file_size : offset;
-      if (digest != nullptr) {
+      if (plan_.digest) {
         XXH128_canonicalFromHash(&fields.xxh3_128, XXH3_128bits_digest(digest));
         fields.has_xxh3_128 = true;
       }

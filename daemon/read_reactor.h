@@ -40,6 +40,9 @@ struct ReadPlan {
   uint64_t file_size = 0;     // 0 when unknown
   uint32_t chunk_size = 1 << 20;
   bool digest = false;  // offset 0 to the end: XXH3-128 in the last message
+  // The running XXH3-128 of the stream in every message instead of each
+  // chunk's XXH3-64.
+  bool stream_digest = false;
 };
 
 // Parses a raw ReadFile request (-1003 when it is not a ReadFileRequest).

@@ -95,11 +95,13 @@ class Client {
                                                 absl::string_view name,
                                                 uint64_t offset = 0);
   // Streams [offset, offset+length) (length 0: to the end) to `on_chunk`, in
-  // order. Each chunk's XXH3-64 and the file's XXH3-128 are checked (-1018
-  // on mismatch). A transport break resumes at the next undelivered offset
-  // (up to read_resume_attempts). An error from `on_chunk` or a set `cancel`
-  // ends the stream and is returned as is (cancel: -800
-  // JET_errBackupAbortByCaller).
+  // order, as views into the received buffers (several per message; valid
+  // during the call only). Every message is checked before its data is
+  // delivered (the stream's running XXH3-128), and a read from offset 0
+  // against the file's XXH3-128 at the end (-1018 on mismatch). A transport
+  // break resumes at the next undelivered offset (up to read_resume_attempts).
+  // An error from `on_chunk` or a set `cancel` ends the stream and is returned
+  // as is (cancel: -800 JET_errBackupAbortByCaller).
   absl::StatusOr<ReadFileResult> ReadFile(
       const BackupRef& b, uint32_t handle, uint64_t offset, uint64_t length,
       const std::function<absl::Status(uint64_t offset,
@@ -163,6 +165,9 @@ class Client {
   std::unique_ptr<v1::Backup::Stub> backup_;
   std::unique_ptr<v1::Instances::Stub> instances_;
   std::unique_ptr<v1::Data::Stub> data_;
+  // ReadFile called with grpc::ByteBuffer responses: the client reads the
+  // chunks' data out of gRPC's own slices instead of parsing into a copy.
+  std::unique_ptr<grpc::internal::RpcMethod> read_file_method_;
 };
 
 }  // namespace jetback
