@@ -22,3 +22,7 @@ jetback_cc_test(NAME client_c_api_test SRCS client_c_api_driver_test.cc
 jetback_cc_test(NAME client_cli_test SRCS client_cli_test.cc
   DEPS client_test_util jetback_client daemon_test_util
   TIMEOUT 300 LABELS client)
+# Bad streams from a scripted in-process server (a real daemon never sends
+# one): the client's -1018 checks.
+jetback_cc_test(NAME client_verify_test SRCS client_verify_test.cc
+  DEPS jetback_client daemon_test_util LABELS client)
