@@ -231,6 +231,21 @@ TEST_F(DaemonTest, FullBackupOverTheWireRestoresTheSameRows) {
               file.data.substr(file.data.size() - page));
     EXPECT_TRUE(tail.xxh3_128.empty());  // not read from offset 0
 
+    // With stream digests: every chunk carries the running XXH3-128 of its
+    // stream (from wherever the stream started), the last one also the
+    // file's when the stream began at 0.
+    StreamedFile streamed =
+        ReadStream(agent.backup.get(), "demo", id, 0, 0, true);
+    ASSERT_TRUE(streamed.status.ok());
+    EXPECT_TRUE(streamed.checksums_ok);
+    EXPECT_EQ(streamed.xxh3_128, Xxh3_128(streamed.data));
+    StreamedFile streamed_tail =
+        ReadStream(agent.backup.get(), "demo", id, from, 0, true);
+    ASSERT_TRUE(streamed_tail.status.ok());
+    EXPECT_TRUE(streamed_tail.checksums_ok);
+    EXPECT_EQ(streamed_tail.data.size(), file.data.size() - from);
+    EXPECT_TRUE(streamed_tail.xxh3_128.empty());
+
     v1::BackupStatus status = agent.Status("demo");
     EXPECT_EQ(status.backup_id(), id);
     EXPECT_EQ(status.phase(), v1::BACKUP_PHASE_DATABASES);

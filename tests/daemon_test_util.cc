@@ -256,25 +256,31 @@ grpc::Status PutRows(
 
 StreamedFile ReadStream(v1::Backup::Stub* backup, const std::string& instance,
                         const std::string& backup_id, uint64_t offset,
-                        uint64_t length) {
+                        uint64_t length, bool stream_digest) {
   StreamedFile out;
   v1::ReadFileRequest req;
   req.set_instance(instance);
   req.set_backup_id(backup_id);
   req.set_offset(offset);
   req.set_length(length);
+  req.set_stream_xxh3_128(stream_digest);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto reader = backup->ReadFile(&ctx, req);
   v1::FileChunk chunk;
   uint64_t next = offset;
   while (reader->Read(&chunk)) {
-    if (chunk.offset() != next ||
+    if (chunk.offset() != next) out.checksums_ok = false;
+    if (!stream_digest &&
         XXH3_64bits(chunk.data().data(), chunk.data().size()) != chunk.xxh3()) {
       out.checksums_ok = false;
     }
     next += chunk.data().size();
     out.data += chunk.data();
+    if (stream_digest &&
+        (chunk.xxh3() != 0 || chunk.stream_xxh3_128() != Xxh3_128(out.data))) {
+      out.checksums_ok = false;
+    }
     if (chunk.last()) {
       out.saw_last = true;
       out.xxh3_128 = chunk.xxh3_128();

@@ -119,10 +119,12 @@ struct StreamedFile {
   bool checksums_ok = true;  // every chunk's xxh3 and offset matched
 };
 
-// Reads a whole ReadFile stream, checking each chunk's offset and XXH3.
+// Reads a whole ReadFile stream, checking each chunk's offset and XXH3:
+// the chunk's XXH3-64, or with stream_digest the running XXH3-128 of the
+// stream (and that no XXH3-64 came).
 StreamedFile ReadStream(v1::Backup::Stub* backup, const std::string& instance,
                         const std::string& backup_id, uint64_t offset,
-                        uint64_t length);
+                        uint64_t length, bool stream_digest = false);
 
 std::string Sha256(const std::string& data);
 // XXH3-128 in canonical (big-endian) form, as FileChunk.xxh3_128 carries it.
