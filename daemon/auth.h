@@ -21,8 +21,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "jetback/mutex.h"
 #include "daemon/config.h"
+#include "jetback/mutex.h"
 #include "proto/jet_status.h"
 
 namespace jetback::daemon {

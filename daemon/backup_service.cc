@@ -195,6 +195,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* BackupService::ReadFile(
     JB_ASSIGN_OR_RETURN(hosted, host_->Find(req.instance()));
     return CheckReadFileRequest(req, hosted, host_->config().chunk_size, &plan);
   }();
+  plan.reader_nice = host_->config().reader_nice;
   return ReadFileReactor::Start(host_, hosted, ctx, plan, status);
 }
 

@@ -263,6 +263,9 @@ absl::Status ParseRoot(const toml::table& root, const std::string& override,
     v = config->max_streams;
     JB_RETURN_IF_ERROR(s.Int("max_streams", 1, 4096, &v));
     config->max_streams = static_cast<int>(v);
+    v = config->reader_nice;
+    JB_RETURN_IF_ERROR(s.Int("reader_nice", 0, 19, &v));
+    config->reader_nice = static_cast<int>(v);
     v = config->max_transaction_ops;
     JB_RETURN_IF_ERROR(s.Int("max_transaction_ops", 1, 1000000, &v));
     config->max_transaction_ops = static_cast<int>(v);

@@ -73,6 +73,9 @@ struct DaemonConfig {
   // How long an aborted stream may wait for its client before TryCancel.
   absl::Duration stop_grace = absl::Seconds(1);
   int max_streams = 64;  // concurrent ReadFile streams, all instances
+  // Nice value of the threads that read and verify backup data (0-19): on
+  // a busy host the backup yields CPU to the instances' own work.
+  int reader_nice = 10;
   int max_transaction_ops = 10000;
   absl::Duration keepalive = absl::Seconds(30);
   std::vector<InstanceConfig> instances;

@@ -51,6 +51,7 @@ stop = ["cert:ops"]
 data = []
 [limits]
 max_streams = 4
+reader_nice = 19
 [[instances]]
 name = "a"
 page_size = 4096
@@ -71,6 +72,7 @@ log_dir = "/logs/b"
   EXPECT_EQ(c->chunk_size, 262144u);
   EXPECT_EQ(c->lease, absl::Seconds(5));
   EXPECT_EQ(c->max_streams, 4);
+  EXPECT_EQ(c->reader_nice, 19);
   EXPECT_EQ(c->roles.stop, std::vector<std::string>{"cert:ops"});
   EXPECT_TRUE(c->instances[0].circular_logging);
   EXPECT_EQ(c->instances[0].page_size, 4096u);
@@ -106,6 +108,8 @@ TEST(ConfigTest, ErrorsNameTheKey) {
        "instances[1].name"},
       {"[[instances]]\nname = \"a\"\ncircular_logging = \"yes\"\n",
        "instances[0].circular_logging"},
+      {"[limits]\nreader_nice = -5\n[[instances]]\nname = \"a\"\n",
+       "limits.reader_nice"},
       {"[[instances]\n", "t.toml:1"},
   };
   for (const BadCase& c : cases) {

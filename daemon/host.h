@@ -17,11 +17,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "jetback/mutex.h"
 #include "absl/time/time.h"
 #include "daemon/config.h"
 #include "jetback/backup.h"
 #include "jetback/instance.h"
+#include "jetback/mutex.h"
 
 namespace jetback::daemon {
 

@@ -7,7 +7,11 @@
 #include <xxh_x86dispatch.h>
 #endif
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -162,6 +166,14 @@ ReadFileReactor* ReadFileReactor::Start(Host* host, HostedInstance* hosted,
     return reactor;
   }
   std::thread([reactor] {
+    // Linux applies nice per thread; lowering one's own priority needs no
+    // privilege, so a failure here is only logged.
+    if (reactor->plan_.reader_nice != 0 &&
+        ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()),
+                      reactor->plan_.reader_nice) != 0) {
+      LogWarn("setpriority of a ReadFile reader failed",
+              {{"errno", std::to_string(errno)}});
+    }
     reactor->ReaderLoop();
     reactor->EscalateIfStalled();
     reactor->Unref();

@@ -43,6 +43,7 @@ struct ReadPlan {
   // The running XXH3-128 of the stream in every message instead of each
   // chunk's XXH3-64.
   bool stream_digest = false;
+  int reader_nice = 0;  // nice value of the reader thread
 };
 
 // Parses a raw ReadFile request (-1003 when it is not a ReadFileRequest).
