@@ -7,18 +7,26 @@
 // as `jetback backup` does; on the benchmark VM that is the faster way to
 // disk, so it is the physical limit for the to-disk rows.
 //
-// Usage: raw_copy unix|tcp [--out DIR [--direct]] FILE...
+// tls is TCP with mutual TLS (OpenSSL, TLS 1.3 defaults, both ends present
+// --cert/--key and verify the peer against --ca): the physical limit for
+// jetback's TCP listener, which is mutual TLS only.
+//
+// Usage: raw_copy unix|tcp|tls [--ca F --cert F --key F] [--out DIR
+//        [--direct]] FILE...
 // Prints: "raw_copy <transport> bytes=<n> seconds=<s> mib_per_s=<r>".
 
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -36,6 +44,28 @@ constexpr size_t kBuffer = 1 << 20;
   std::exit(2);
 }
 
+// A connected socket, with TLS on top when ssl is set.
+struct Conn {
+  int fd = -1;
+  SSL* ssl = nullptr;
+};
+
+ssize_t WriteSome(const Conn& c, const char* p, size_t n) {
+  if (c.ssl != nullptr) {
+    int w = SSL_write(c.ssl, p, static_cast<int>(std::min<size_t>(n, 1 << 30)));
+    return w > 0 ? w : -1;
+  }
+  return write(c.fd, p, n);
+}
+
+ssize_t ReadSome(const Conn& c, char* p, size_t n) {
+  if (c.ssl != nullptr) {
+    int r = SSL_read(c.ssl, p, static_cast<int>(std::min<size_t>(n, 1 << 30)));
+    return r > 0 ? r : -1;
+  }
+  return read(c.fd, p, n);
+}
+
 bool WriteAll(int fd, const char* p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
@@ -46,9 +76,19 @@ bool WriteAll(int fd, const char* p, size_t n) {
   return true;
 }
 
-bool ReadAll(int fd, char* p, size_t n) {
+bool SendAll(const Conn& c, const char* p, size_t n) {
   while (n > 0) {
-    ssize_t r = read(fd, p, n);
+    ssize_t w = WriteSome(c, p, n);
+    if (w < 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool ReadAll(const Conn& c, char* p, size_t n) {
+  while (n > 0) {
+    ssize_t r = ReadSome(c, p, n);
     if (r <= 0) return false;
     p += r;
     n -= static_cast<size_t>(r);
@@ -56,7 +96,37 @@ bool ReadAll(int fd, char* p, size_t n) {
   return true;
 }
 
-void Send(int sock, const std::vector<std::string>& files) {
+struct TlsFiles {
+  std::string ca, cert, key;
+};
+
+// Both ends present cert/key and require the peer's, signed by ca.
+SSL* StartTls(int fd, const TlsFiles& files, bool server) {
+  SSL_CTX* ctx =
+      SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+  if (ctx == nullptr ||
+      SSL_CTX_use_certificate_chain_file(ctx, files.cert.c_str()) != 1 ||
+      SSL_CTX_use_PrivateKey_file(ctx, files.key.c_str(), SSL_FILETYPE_PEM) !=
+          1 ||
+      SSL_CTX_load_verify_locations(ctx, files.ca.c_str(), nullptr) != 1) {
+    ERR_print_errors_fp(stderr);
+    Die("tls setup");
+  }
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                     nullptr);
+  // No session tickets: the sender never reads, and unread bytes at its
+  // close() would reset the connection under the receiver.
+  SSL_CTX_set_num_tickets(ctx, 0);
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  if ((server ? SSL_accept(ssl) : SSL_connect(ssl)) != 1) {
+    ERR_print_errors_fp(stderr);
+    Die("tls handshake");
+  }
+  return ssl;
+}
+
+void Send(const Conn& sock, const std::vector<std::string>& files) {
   std::vector<char> buf(kBuffer);
   for (const std::string& path : files) {
     int fd = open(path.c_str(), O_RDONLY);
@@ -64,21 +134,21 @@ void Send(int sock, const std::vector<std::string>& files) {
     struct stat st;
     fstat(fd, &st);
     uint64_t size = static_cast<uint64_t>(st.st_size);
-    if (!WriteAll(sock, reinterpret_cast<char*>(&size), sizeof size)) {
+    if (!SendAll(sock, reinterpret_cast<char*>(&size), sizeof size)) {
       Die("send header");
     }
     uint64_t off = 0;
     while (off < size) {
       ssize_t r = pread(fd, buf.data(), kBuffer, static_cast<off_t>(off));
       if (r <= 0) Die("pread");
-      if (!WriteAll(sock, buf.data(), static_cast<size_t>(r))) Die("send");
+      if (!SendAll(sock, buf.data(), static_cast<size_t>(r))) Die("send");
       off += static_cast<uint64_t>(r);
     }
     close(fd);
   }
 }
 
-uint64_t Receive(int sock, size_t count, const std::string& out_dir,
+uint64_t Receive(const Conn& sock, size_t count, const std::string& out_dir,
                  bool direct) {
   // 4 MiB, 4 KiB aligned: what O_DIRECT needs and what the CLI writes.
   constexpr size_t kPiece = 4 << 20;
@@ -120,19 +190,28 @@ uint64_t Receive(int sock, size_t count, const std::string& out_dir,
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr,
-                 "usage: raw_copy unix|tcp [--out DIR [--direct]] FILE...\n");
+    std::fprintf(
+        stderr,
+        "usage: raw_copy unix|tcp|tls [--ca F --cert F --key F] [--out DIR "
+        "[--direct]] FILE...\n");
     return 1;
   }
   std::string transport = argv[1];
   std::string out_dir;
   bool direct = false;
+  TlsFiles tls;
   std::vector<std::string> files;
   for (int i = 2; i < argc; ++i) {
     if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
       out_dir = argv[++i];
     } else if (std::strcmp(argv[i], "--direct") == 0) {
       direct = true;
+    } else if (std::strcmp(argv[i], "--ca") == 0 && i + 1 < argc) {
+      tls.ca = argv[++i];
+    } else if (std::strcmp(argv[i], "--cert") == 0 && i + 1 < argc) {
+      tls.cert = argv[++i];
+    } else if (std::strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+      tls.key = argv[++i];
     } else {
       files.emplace_back(argv[i]);
     }
@@ -173,19 +252,30 @@ int main(int argc, char** argv) {
     if (connect(s, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
       Die("connect");
     }
-    Send(s, files);
+    Conn c{s, nullptr};
+    if (transport == "tls") c.ssl = StartTls(s, tls, /*server=*/false);
+    Send(c, files);
+    if (c.ssl != nullptr) SSL_shutdown(c.ssl);
+    // Close only after the receiver has: nothing unread, no reset.
+    shutdown(s, SHUT_WR);
+    char drain[4096];
+    while (read(s, drain, sizeof drain) > 0) {
+    }
     close(s);
     _exit(0);
   }
   int conn = accept(listener, nullptr, nullptr);
   if (conn < 0) Die("accept");
-  uint64_t total = Receive(conn, files.size(), out_dir, direct);
+  Conn c{conn, nullptr};
+  // The handshake is inside the timed span, as a backup's would be.
+  if (transport == "tls") c.ssl = StartTls(conn, tls, /*server=*/true);
+  uint64_t total = Receive(c, files.size(), out_dir, direct);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  close(conn);  // the sender waits for this before it closes
   int status = 0;
   waitpid(sender, &status, 0);
-  close(conn);
   close(listener);
   if (!unix_path.empty()) {
     unlink(unix_path.c_str());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "engine/format.h"
 #include "engine/redo.h"
 #include "engine/restore_check.h"
@@ -155,8 +156,10 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
     auto report = options.progress;
     redo.progress = [report, high](uint32_t gen) { report(gen, high); };
   }
+  const absl::Time replay_start = absl::Now();
   JB_ASSIGN_OR_RETURN(RedoResult replayed, ReplayArchiveLogs(redo));
   result.log_bytes_replayed = replayed.log_bytes;
+  result.replay_time = absl::Now() - replay_start;
 
   // The result must be clean, consistent databases.
   for (const RestoredDatabase& db : result.databases) {

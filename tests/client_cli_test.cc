@@ -169,10 +169,16 @@ TEST_F(CliTest, IncrementalChainRestoresToTheLastIncremental) {
   Put({{"after-incremental", "x"}});
 
   EXPECT_EQ(Cli({"verify", Path("inc1")}).exit_code, 0);
-  CliResult restore = Cli({"restore", Path("full"), "--incremental",
-                           Path("inc1"), "--to", Path("restored")});
+  CliResult restore =
+      Cli({"--output", "json", "restore", Path("full"), "--incremental",
+           Path("inc1"), "--to", Path("restored")});
   ASSERT_EQ(restore.exit_code, 0) << restore.err;
   EXPECT_EQ(RowsOfRestored(Path("restored")), rows);
+  // The replay of the incremental's logs is measured and reported.
+  EXPECT_NE(restore.out.find("\"log_bytes_replayed\":"), std::string::npos)
+      << restore.out;
+  EXPECT_EQ(restore.out.find("\"log_bytes_replayed\":0,"), std::string::npos)
+      << restore.out;
 
   // An incremental alone is not a restore starting point.
   CliResult bad = Cli({"restore", Path("inc1"), "--to", Path("r2")});

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/cli/backup_set.h"
 #include "client/cli/commands.h"
@@ -71,7 +72,8 @@ struct RestoreArgs {
 // Restores a chain (full set + incremental sets, in order) into `to`. A
 // chain is staged as hard links (copies across file systems) in a
 // temporary directory beside `to`, since Restore wants one directory.
-absl::Status RestoreChain(const RestoreArgs& args, std::string* summary) {
+absl::Status RestoreChain(const RestoreArgs& args, std::string* summary,
+                          RestoreResult* stats = nullptr) {
   JB_ASSIGN_OR_RETURN(Manifest full, ReadManifest(args.full));
   if (full.kind() != "full") {
     return JetStatus(jet::JET_errInvalidParameter,
@@ -165,10 +167,14 @@ absl::Status RestoreChain(const RestoreArgs& args, std::string* summary) {
   if (!restored.ok()) return restored.status();
   std::vector<std::string> dbs;
   for (const auto& db : restored->databases) dbs.push_back(db.path);
-  *summary = absl::StrCat("restored ", full.instance(), " (", sets.size(),
-                          sets.size() == 1 ? " set" : " sets", ", logs ",
-                          full.gen_low(), "-", gen_high, ") into ", args.to,
-                          ": ", absl::StrJoin(dbs, ", "));
+  const double replay_s = absl::ToDoubleSeconds(restored->replay_time);
+  *summary = absl::StrCat(
+      "restored ", full.instance(), " (", sets.size(),
+      sets.size() == 1 ? " set" : " sets", ", logs ", full.gen_low(), "-",
+      gen_high, ") into ", args.to, ": ", absl::StrJoin(dbs, ", "),
+      absl::StrFormat("; replayed %.1f MiB of log in %.2fs",
+                      restored->log_bytes_replayed / 1048576.0, replay_s));
+  if (stats != nullptr) *stats = *restored;
   return absl::OkStatus();
 }
 
@@ -227,14 +233,20 @@ int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep) {
 
 int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
   std::string summary;
-  absl::Status status = RestoreChain(args, &summary);
+  RestoreResult stats;
+  absl::Status status = RestoreChain(args, &summary, &stats);
   if (!status.ok()) {
     const int code = ReportError("restore", status);
     return JetErrOf(status) == jet::JET_errBackupDirectoryNotEmpty ? kExitUsage
                                                                    : code;
   }
   if (g.json()) {
-    std::printf("{\"ok\":true,\"to\":%s}\n", JsonString(args.to).c_str());
+    std::printf(
+        "{\"ok\":true,\"to\":%s,\"log_bytes_replayed\":%llu,"
+        "\"replay_seconds\":%.3f}\n",
+        JsonString(args.to).c_str(),
+        static_cast<unsigned long long>(stats.log_bytes_replayed),
+        absl::ToDoubleSeconds(stats.replay_time));
   } else {
     std::printf("%s\n", summary.c_str());
   }

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "jetback/env.h"
 
 namespace jetback {
@@ -47,6 +48,8 @@ struct RestoredDatabase {
 struct RestoreResult {
   std::vector<RestoredDatabase> databases;
   uint64_t log_bytes_replayed = 0;
+  // Wall time of the replay alone (after the copies into target_dir).
+  absl::Duration replay_time;
 };
 
 // Checks, in order: logs gen_low..gen_high present (-1811), one signature
