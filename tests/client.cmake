@@ -22,7 +22,13 @@ jetback_cc_test(NAME client_c_api_test SRCS client_c_api_driver_test.cc
 jetback_cc_test(NAME client_cli_test SRCS client_cli_test.cc
   DEPS client_test_util jetback_client daemon_test_util
   TIMEOUT 300 LABELS client)
-# Bad streams from a scripted in-process server (a real daemon never sends
+# Bad streams from a scripted server process (a real daemon never sends
 # one): the client's -1018 checks.
+add_executable(scripted_read_server scripted_read_server.cc)
+target_link_libraries(scripted_read_server PRIVATE jetback_proto
+  PkgConfig::XXHASH gRPC::grpc++)
 jetback_cc_test(NAME client_verify_test SRCS client_verify_test.cc
   DEPS jetback_client daemon_test_util LABELS client)
+target_compile_definitions(client_verify_test PRIVATE
+  SCRIPTED_READ_SERVER_PATH="$<TARGET_FILE:scripted_read_server>")
+add_dependencies(client_verify_test scripted_read_server)
