@@ -29,6 +29,8 @@ target_link_libraries(scripted_read_server PRIVATE jetback_proto
   PkgConfig::XXHASH gRPC::grpc++)
 jetback_cc_test(NAME client_verify_test SRCS client_verify_test.cc
   DEPS jetback_client daemon_test_util LABELS client)
-target_compile_definitions(client_verify_test PRIVATE
-  SCRIPTED_READ_SERVER_PATH="$<TARGET_FILE:scripted_read_server>")
-add_dependencies(client_verify_test scripted_read_server)
+if(TARGET client_verify_test)  # not with -DJETBACK_BUILD_TESTS=OFF
+  target_compile_definitions(client_verify_test PRIVATE
+    SCRIPTED_READ_SERVER_PATH="$<TARGET_FILE:scripted_read_server>")
+  add_dependencies(client_verify_test scripted_read_server)
+endif()
