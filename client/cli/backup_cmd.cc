@@ -128,7 +128,9 @@ class BackupRun {
     }
     ref_.backup_id.clear();
     manifest_.set_finished_at(NowRfc3339());
-    // Last: its presence marks the set complete.
+    // Every file's rename durable, then last the manifest: its presence
+    // marks the set complete.
+    JB_RETURN_IF_ERROR(SyncSetDir(args_.out));
     JB_RETURN_IF_ERROR(WriteManifest(args_.out, manifest_));
     return absl::OkStatus();
   }
@@ -154,19 +156,19 @@ class BackupRun {
       return writer.status();
     }
     uint64_t done = 0;
-    // Declared after `writer`, so it is joined before the writer goes away.
-    BackgroundAppender appender(writer->get());
+    appender_.Begin(writer->get());
     auto read = client_->ReadFile(
         ref_, handle, 0, 0,
         [&](uint64_t, absl::string_view data) -> absl::Status {
-          JB_RETURN_IF_ERROR(appender.Append(data));
+          JB_RETURN_IF_ERROR(appender_.Append(data));
           done += data.size();
           total_bytes_ += data.size();
           progress_.Update(name, done, opened.size(), total_bytes_);
           return Throttle();
         },
         &g_interrupted);
-    absl::Status written = appender.Finish();
+    // Always before `writer` goes away.
+    absl::Status written = appender_.Finish();
     if (!read.ok() || !written.ok()) {
       client_->CloseFile(ref_, handle).IgnoreError();
       return read.ok() ? written : read.status();
@@ -221,6 +223,7 @@ class BackupRun {
   std::set<std::string> names_;
   uint64_t total_bytes_ = 0;
   absl::Time start_;
+  BackgroundAppender appender_;  // one writer thread for every file
 };
 
 int RunBackup(const GlobalOptions& g, const BackupArgs& args) {

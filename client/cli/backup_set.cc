@@ -113,6 +113,7 @@ absl::StatusOr<std::unique_ptr<SetFileWriter>> SetFileWriter::Create(
   std::unique_ptr<SetFileWriter> w(new SetFileWriter());
   w->dir_ = dir;
   w->name_ = name;
+  w->sync_dir_ = options.sync_dir;
   const std::string part = w->PartPath();
   constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
   if (options.direct) {
@@ -186,18 +187,27 @@ absl::Status SetFileWriter::Append(absl::string_view data) {
   return absl::OkStatus();
 }
 
-BackgroundAppender::BackgroundAppender(SetFileWriter* writer)
-    : writer_(writer) {
+BackgroundAppender::BackgroundAppender() {
   for (size_t i = 0; i < kBuffers; ++i) {
     void* p = std::aligned_alloc(SetFileWriter::kDirectAlignment, kBufferSize);
     if (p == nullptr) throw std::bad_alloc();
-    free_.push_back(
-        Buffer{std::unique_ptr<char, FreeDeleter>(static_cast<char*>(p)), 0});
+    Buffer buffer;
+    buffer.data.reset(static_cast<char*>(p));
+    free_.push_back(std::move(buffer));
   }
   thread_ = std::thread([this] { Run(); });
 }
 
-BackgroundAppender::~BackgroundAppender() { Finish().IgnoreError(); }
+BackgroundAppender::~BackgroundAppender() {
+  {
+    jetback::MutexLock lock(&mu_);
+    stopping_ = true;
+    full_.clear();
+  }
+  thread_.join();
+}
+
+void BackgroundAppender::Begin(SetFileWriter* writer) { writer_ = writer; }
 
 absl::Status BackgroundAppender::Append(absl::string_view data) {
   while (!data.empty()) {
@@ -211,6 +221,7 @@ absl::Status BackgroundAppender::Append(absl::string_view data) {
       filling_ = std::move(free_.back());
       free_.pop_back();
       filling_.used = 0;
+      filling_.writer = writer_;
     }
     const size_t n = std::min(data.size(), kBufferSize - filling_.used);
     std::memcpy(filling_.data.get() + filling_.used, data.data(), n);
@@ -227,43 +238,52 @@ absl::Status BackgroundAppender::Append(absl::string_view data) {
 }
 
 absl::Status BackgroundAppender::Finish() {
-  {
-    jetback::MutexLock lock(&mu_);
-    if (filling_.data != nullptr && filling_.used > 0) {
+  jetback::MutexLock lock(&mu_);
+  if (filling_.data != nullptr) {
+    if (filling_.used > 0) {
       full_.push_back(std::move(filling_));
+    } else {
+      free_.push_back(std::move(filling_));
     }
     filling_ = Buffer{};
-    closed_ = true;
   }
-  if (thread_.joinable()) thread_.join();
-  jetback::MutexLock lock(&mu_);
-  return status_;
+  auto drained = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return full_.empty() && writing_ == 0;
+  };
+  mu_.Await(jetback::Condition(&drained));
+  absl::Status status = status_;
+  status_ = absl::OkStatus();  // the next file starts clean
+  writer_ = nullptr;
+  return status;
 }
 
 void BackgroundAppender::Run() {
+  jetback::MutexLock lock(&mu_);
   while (true) {
-    Buffer buffer;
-    {
-      jetback::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !full_.empty() || closed_;
-      };
-      mu_.Await(jetback::Condition(&ready));
-      if (full_.empty()) return;
-      buffer = std::move(full_.front());
-      full_.pop_front();
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !full_.empty() || stopping_;
+    };
+    mu_.Await(jetback::Condition(&ready));
+    if (stopping_) return;
+    Buffer buffer = std::move(full_.front());
+    full_.pop_front();
+    ++writing_;
+    // After an error the file's remaining buffers are only recycled.
+    if (status_.ok()) {
+      mu_.Unlock();
+      absl::Status status = buffer.writer->Append(
+          absl::string_view(buffer.data.get(), buffer.used));
+      mu_.Lock();
+      if (!status.ok() && status_.ok()) status_ = status;
     }
-    absl::Status status =
-        writer_->Append(absl::string_view(buffer.data.get(), buffer.used));
-    jetback::MutexLock lock(&mu_);
-    if (!status.ok()) {
-      status_ = status;
-      full_.clear();
-      return;
-    }
+    --writing_;
+    buffer.used = 0;
+    buffer.writer = nullptr;
     free_.push_back(std::move(buffer));
   }
 }
+
+absl::Status SyncSetDir(const std::string& dir) { return SyncDir(dir); }
 
 absl::Status SetFileWriter::Commit(absl::string_view expected_xxh3_128) {
   XXH128_canonical_t canonical;
@@ -296,7 +316,7 @@ absl::Status SetFileWriter::Commit(absl::string_view expected_xxh3_128) {
     return ErrnoStatus(errno, "rename", part);
   }
   committed_ = true;
-  return SyncDir(dir_);
+  return sync_dir_ ? SyncDir(dir_) : absl::OkStatus();
 }
 
 void SetFileWriter::Abandon() {

@@ -50,6 +50,9 @@ struct SetFileOptions {
   bool direct = false;
   // Also compute SHA-256 (XXH3-128 is always computed).
   bool sha256 = false;
+  // Commit fsyncs the directory after the rename. A caller committing many
+  // files into one directory can leave it out and call SyncSetDir once.
+  bool sync_dir = true;
 };
 
 // One file of the set, written sequentially. Not thread-safe.
@@ -66,7 +69,8 @@ class SetFileWriter {
   absl::Status Append(absl::string_view data);
   // Finishes the digests; when expected_xxh3_128 (16 raw bytes, canonical
   // form) is given and differs, -1018 and the file stays uncommitted.
-  // Then fsync, rename NAME.part -> NAME, fsync DIR.
+  // Then fsync, rename NAME.part -> NAME, fsync DIR (unless
+  // SetFileOptions::sync_dir is off).
   absl::Status Commit(absl::string_view expected_xxh3_128 = {});
   // Deletes the .part file; safe to call more than once.
   void Abandon();
@@ -86,6 +90,7 @@ class SetFileWriter {
   std::string dir_, name_;
   int fd_ = -1;
   bool direct_ = false;
+  bool sync_dir_ = true;
   uint64_t size_ = 0;
   void* xxh3_ = nullptr;  // XXH3_state_t
   void* sha_ = nullptr;   // EVP_MD_CTX, when asked for
@@ -93,22 +98,29 @@ class SetFileWriter {
   bool committed_ = false;
 };
 
-// Appends to a SetFileWriter on a second thread, so receiving the next chunk
+// Appends to SetFileWriters on a second thread, so receiving the next chunk
 // overlaps write(2) and hashing of this one: in one thread `jetback backup`
 // was CPU-bound on those (0.5 s user + 0.9 s sys for 565 MiB). Data is
 // copied into kBuffers aligned buffers of kBufferSize, so the writer gets
-// the aligned appends O_DIRECT needs whatever sizes arrive.
-// Thread-safety: Append and Finish from one thread.
+// the aligned appends O_DIRECT needs whatever sizes arrive. One appender
+// serves a whole backup, file after file: its thread and buffers are made
+// once (a set can hold hundreds of log files).
+// Thread-safety: Begin, Append and Finish from one thread.
 class BackgroundAppender {
  public:
   static constexpr size_t kBufferSize = 4 << 20;
   static constexpr size_t kBuffers = 3;
-  explicit BackgroundAppender(SetFileWriter* writer);
-  ~BackgroundAppender();  // Finish()es, dropping its status
+  BackgroundAppender();
+  ~BackgroundAppender();  // drops whatever was not Finish()ed
 
-  // Copies data in; the first write error, once seen, is returned.
+  // Directs the following Appends to `writer`, which must outlive the
+  // matching Finish().
+  void Begin(SetFileWriter* writer);
+  // Copies data in; the first write error of this file, once seen, is
+  // returned.
   absl::Status Append(absl::string_view data);
-  // Waits until everything appended is written; returns the first error.
+  // Waits until everything appended since Begin is written; returns the
+  // first error of this file.
   absl::Status Finish();
 
  private:
@@ -118,18 +130,24 @@ class BackgroundAppender {
   struct Buffer {
     std::unique_ptr<char, FreeDeleter> data;
     size_t used = 0;
+    SetFileWriter* writer = nullptr;
   };
   void Run();
 
-  SetFileWriter* const writer_;
-  Buffer filling_;  // owned by the appending thread
+  SetFileWriter* writer_ = nullptr;  // the appending thread's
+  Buffer filling_;                   // the appending thread's
   jetback::Mutex mu_;
   std::vector<Buffer> free_ ABSL_GUARDED_BY(mu_);
   std::deque<Buffer> full_ ABSL_GUARDED_BY(mu_);
-  bool closed_ ABSL_GUARDED_BY(mu_) = false;
-  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  int writing_ ABSL_GUARDED_BY(mu_) = 0;  // buffers the thread holds
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);  // of the current file
   std::thread thread_;
 };
+
+// fsync of the set directory: makes the renames of every SetFileWriter
+// committed with sync_dir = false durable at once.
+absl::Status SyncSetDir(const std::string& dir);
 
 // manifest.json via .part + fsync + rename + directory fsync.
 absl::Status WriteManifest(const std::string& dir, const Manifest& manifest);

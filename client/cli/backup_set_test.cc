@@ -152,16 +152,15 @@ TEST_F(BackupSetTest, BackgroundAppenderWritesExactBytesDirect) {
   }
   auto w = SetFileWriter::Create(root_, "big.edb", {.direct = true});
   ASSERT_TRUE(w.ok()) << w.status();
-  {
-    BackgroundAppender appender(w->get());
-    size_t at = 0;
-    for (size_t piece = 1; at < data.size(); piece = piece * 3 + 4097) {
-      const size_t n = std::min(piece, data.size() - at);
-      ASSERT_TRUE(appender.Append(absl::string_view(data).substr(at, n)).ok());
-      at += n;
-    }
-    ASSERT_TRUE(appender.Finish().ok());
+  BackgroundAppender appender;
+  appender.Begin(w->get());
+  size_t at = 0;
+  for (size_t piece = 1; at < data.size(); piece = piece * 3 + 4097) {
+    const size_t n = std::min(piece, data.size() - at);
+    ASSERT_TRUE(appender.Append(absl::string_view(data).substr(at, n)).ok());
+    at += n;
   }
+  ASSERT_TRUE(appender.Finish().ok());
   EXPECT_EQ((*w)->size(), data.size());
   EXPECT_FALSE((*w)->direct());  // the unaligned tail went buffered
   XXH128_canonical_t c;
@@ -172,6 +171,43 @@ TEST_F(BackupSetTest, BackgroundAppenderWritesExactBytesDirect) {
   EXPECT_EQ(Read(root_ + "/big.edb"), data);
   EXPECT_EQ(DigestFile(root_ + "/big.edb", false)->xxh3_128,
             (*w)->xxh3_128_hex());
+}
+
+// One appender, file after file (as `jetback backup` uses it): each file
+// gets exactly its bytes, and an error in one file does not carry over.
+TEST_F(BackupSetTest, OneAppenderServesFileAfterFile) {
+  BackgroundAppender appender;
+  for (int i = 0; i < 3; ++i) {
+    const std::string data(BackgroundAppender::kBufferSize + 4096 * i + 7,
+                           static_cast<char>('a' + i));
+    const std::string name = "f" + std::to_string(i);
+    auto w = SetFileWriter::Create(root_, name, {.direct = true});
+    ASSERT_TRUE(w.ok());
+    appender.Begin(w->get());
+    ASSERT_TRUE(appender.Append(data).ok());
+    ASSERT_TRUE(appender.Finish().ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+    EXPECT_EQ(Read(root_ + "/" + name), data);
+  }
+  // A writer whose file is already closed fails every append...
+  auto closed = SetFileWriter::Create(root_, "closed");
+  ASSERT_TRUE(closed.ok());
+  ASSERT_TRUE((*closed)->Commit().ok());
+  appender.Begin(closed->get());
+  absl::Status status =
+      appender.Append(std::string(3 * BackgroundAppender::kBufferSize, 'x'));
+  absl::Status finished = appender.Finish();
+  EXPECT_EQ(JetErrOf(status.ok() ? finished : status),
+            jet::JET_errInternalError);
+  EXPECT_EQ(JetErrOf(finished), jet::JET_errInternalError);
+  // ...and the next file is written as if nothing happened.
+  auto next = SetFileWriter::Create(root_, "next");
+  ASSERT_TRUE(next.ok());
+  appender.Begin(next->get());
+  ASSERT_TRUE(appender.Append("after the error").ok());
+  ASSERT_TRUE(appender.Finish().ok());
+  ASSERT_TRUE((*next)->Commit().ok());
+  EXPECT_EQ(Read(root_ + "/next"), "after the error");
 }
 
 TEST_F(BackupSetTest, CommitRefusesBytesThatDifferFromTheExpectedDigest) {
