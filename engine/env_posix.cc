@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -25,9 +26,12 @@ absl::Status ErrnoStatus(int err, absl::string_view what,
   return JetStatus(jet, absl::StrCat(what, " ", path, ": ", strerror(err)));
 }
 
+constexpr uint64_t kDirectAlignment = 4096;
+
 class PosixFile : public File {
  public:
-  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  PosixFile(int fd, std::string path, bool direct = false)
+      : fd_(fd), path_(std::move(path)), direct_(direct) {}
   ~PosixFile() override { close(fd_); }
 
   absl::Status Read(uint64_t offset, size_t n, char* scratch,
@@ -48,15 +52,28 @@ class PosixFile : public File {
   }
 
   absl::Status Write(uint64_t offset, absl::string_view data) override {
+    if (direct_ &&
+        (offset % kDirectAlignment != 0 ||
+         data.size() % kDirectAlignment != 0 ||
+         reinterpret_cast<uintptr_t>(data.data()) % kDirectAlignment != 0)) {
+      JB_RETURN_IF_ERROR(LeaveDirect());
+    }
     size_t done = 0;
     while (done < data.size()) {
       ssize_t r =
           pwrite(fd_, data.data() + done, data.size() - done, offset + done);
       if (r < 0) {
         if (errno == EINTR) continue;
+        // Some filesystems accept O_DIRECT at open and refuse the write.
+        if (errno == EINVAL && direct_) {
+          JB_RETURN_IF_ERROR(LeaveDirect());
+          continue;
+        }
         return ErrnoStatus(errno, "write", path_);
       }
       done += static_cast<size_t>(r);
+      // A short direct write leaves the rest unaligned.
+      if (direct_ && done < data.size()) JB_RETURN_IF_ERROR(LeaveDirect());
     }
     return absl::OkStatus();
   }
@@ -80,8 +97,18 @@ class PosixFile : public File {
   }
 
  private:
+  absl::Status LeaveDirect() {
+    const int flags = fcntl(fd_, F_GETFL);
+    if (flags < 0 || fcntl(fd_, F_SETFL, flags & ~O_DIRECT) != 0) {
+      return ErrnoStatus(errno, "switch to buffered writes", path_);
+    }
+    direct_ = false;
+    return absl::OkStatus();
+  }
+
   int fd_;
   std::string path_;
+  bool direct_;
 };
 
 class PosixEnv : public Env {
@@ -100,11 +127,18 @@ class PosixEnv : public Env {
         flags |= O_RDWR | O_CREAT;
         break;
       case OpenMode::kCreateExclusive:
+      case OpenMode::kCreateExclusiveDirect:
         flags |= O_RDWR | O_CREAT | O_EXCL;
         break;
     }
     if (path.empty()) {
       return JetStatus(jet::JET_errInvalidPath, "empty file path");
+    }
+    if (mode == OpenMode::kCreateExclusiveDirect) {
+      int fd = open(path.c_str(), flags | O_DIRECT, 0644);
+      if (fd >= 0) return std::unique_ptr<File>(new PosixFile(fd, path, true));
+      // EINVAL: no O_DIRECT on this filesystem; open it buffered below.
+      if (errno != EINVAL) return ErrnoStatus(errno, "open", path);
     }
     int fd = open(path.c_str(), flags, 0644);
     if (fd < 0) return ErrnoStatus(errno, "open", path);

@@ -40,10 +40,15 @@ class File {
 };
 
 enum class OpenMode {
-  kReadOnly,        // must exist
-  kReadWrite,       // must exist
-  kCreate,          // read-write, created when missing
-  kCreateExclusive  // read-write, -1814 when it exists
+  kReadOnly,         // must exist
+  kReadWrite,        // must exist
+  kCreate,           // read-write, created when missing
+  kCreateExclusive,  // read-write, -1814 when it exists
+  // As kCreateExclusive, for a file written once in large sequential pieces
+  // and not read back soon (restore's copies): writes bypass the page cache
+  // (O_DIRECT) when buffer, offset and length are 4 KiB aligned, and fall
+  // back to buffered writes otherwise or where the filesystem refuses.
+  kCreateExclusiveDirect
 };
 
 class Env {
