@@ -36,10 +36,15 @@ struct RedoStats {
 // Replays files in order (consecutive generations), the first from
 // start_block. The last file may have a torn tail when tolerate_tail.
 // Errors: -501, -530 (signature differs from log_signature), -1022.
+// An image is written only where the page on disk is missing, invalid or
+// older. page_dbtimes, per target, can stand in for reading the pages: the
+// dbtime each page has now (index pgno; 0 for absent, zero or invalid), kept
+// up to date as images are written.
 absl::StatusOr<RedoStats> RedoLogFiles(
     Env* env, uint32_t page_size, uint64_t log_signature,
     const std::vector<RedoFile>& files, uint32_t start_block,
-    bool tolerate_tail, const std::map<uint64_t, File*>& targets);
+    bool tolerate_tail, const std::map<uint64_t, File*>& targets,
+    const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes = {});
 
 }  // namespace jetback
 

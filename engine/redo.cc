@@ -20,8 +20,22 @@ struct PendingImage {
 };
 
 absl::Status ApplyImage(File* file, uint32_t page_size, uint32_t pgno,
-                        absl::string_view image, std::string* scratch) {
+                        absl::string_view image, std::string* scratch,
+                        std::vector<uint64_t>* known) {
   uint64_t offset = format::PageOffset(pgno, page_size);
+  if (known != nullptr) {
+    const uint64_t image_dbtime =
+        format::ReadPageHeader(absl::MakeConstSpan(image.data(), image.size()))
+            .dbtime;
+    if (pgno < known->size() && (*known)[pgno] != 0 &&
+        (*known)[pgno] >= image_dbtime) {
+      return absl::OkStatus();  // the disk already has this or newer
+    }
+    JB_RETURN_IF_ERROR(file->Write(offset, image));
+    if (pgno >= known->size()) known->resize(uint64_t{pgno} + 1, 0);
+    (*known)[pgno] = image_dbtime;
+    return absl::OkStatus();
+  }
   scratch->assign(page_size, '\0');
   size_t got = 0;
   JB_RETURN_IF_ERROR(file->Read(offset, page_size, scratch->data(), &got));
@@ -42,7 +56,8 @@ absl::Status ApplyImage(File* file, uint32_t page_size, uint32_t pgno,
 absl::StatusOr<RedoStats> RedoLogFiles(
     Env* env, uint32_t page_size, uint64_t log_signature,
     const std::vector<RedoFile>& files, uint32_t start_block,
-    bool tolerate_tail, const std::map<uint64_t, File*>& targets) {
+    bool tolerate_tail, const std::map<uint64_t, File*>& targets,
+    const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes) {
   RedoStats stats;
   uint64_t pending_txn = 0;
   std::vector<PendingImage> pending;
@@ -69,8 +84,10 @@ absl::StatusOr<RedoStats> RedoLogFiles(
       // Commit: the transaction's images become redo-able.
       if (rec.txn == pending_txn) {
         for (const PendingImage& img : pending) {
-          JB_RETURN_IF_ERROR(ApplyImage(targets.at(img.db_signature), page_size,
-                                        img.pgno, img.page, &scratch));
+          auto known = page_dbtimes.find(img.db_signature);
+          JB_RETURN_IF_ERROR(ApplyImage(
+              targets.at(img.db_signature), page_size, img.pgno, img.page,
+              &scratch, known == page_dbtimes.end() ? nullptr : known->second));
           uint64_t dbtime =
               format::ReadPageHeader(absl::MakeConstSpan(img.page)).dbtime;
           uint64_t& t = stats.max_dbtime[img.db_signature];
@@ -116,6 +133,7 @@ absl::StatusOr<RedoResult> ReplayArchiveLogs(const RedoOptions& options) {
   JB_ASSIGN_OR_RETURN(auto first, ReadLogHeader(env, files[0].path));
   std::vector<std::unique_ptr<File>> opened;
   std::map<uint64_t, File*> targets;
+  std::map<uint64_t, std::vector<uint64_t>*> page_dbtimes;
   std::vector<DatabaseHeaderInfo> headers;
   std::string page(options.page_size, '\0');
   for (const RedoTarget& t : options.targets) {
@@ -131,6 +149,8 @@ absl::StatusOr<RedoResult> ReplayArchiveLogs(const RedoOptions& options) {
           absl::StrCat(t.path, ": signature or page size differs"));
     }
     targets[t.db_signature] = file.get();
+    if (t.page_dbtimes != nullptr)
+      page_dbtimes[t.db_signature] = t.page_dbtimes;
     opened.push_back(std::move(file));
     headers.push_back(h);
   }
@@ -138,7 +158,7 @@ absl::StatusOr<RedoResult> ReplayArchiveLogs(const RedoOptions& options) {
   JB_ASSIGN_OR_RETURN(
       RedoStats stats,
       RedoLogFiles(env, options.page_size, first.log_signature, files, 1,
-                   /*tolerate_tail=*/true, targets));
+                   /*tolerate_tail=*/true, targets, page_dbtimes));
   if (options.progress) {
     for (const RedoFile& f : files) options.progress(f.generation);
   }

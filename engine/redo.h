@@ -23,6 +23,10 @@ namespace jetback {
 struct RedoTarget {
   uint64_t db_signature = 0;
   std::string path;
+  // When the caller knows each page's dbtime as the file holds it (restore
+  // reads them while copying; 0 for zero or invalid pages): replay compares
+  // against these instead of reading every page it might overwrite.
+  std::vector<uint64_t>* page_dbtimes = nullptr;
 };
 
 struct RedoOptions {

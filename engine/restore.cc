@@ -29,8 +29,12 @@ using restore_internal::StreamedDatabase;
 
 constexpr size_t kCopyChunk = 4 << 20;
 
+// Copies [0, length) of `from` into a new file `to`. With page_dbtimes, also
+// records the dbtime of every database page copied (0 for zero or invalid
+// pages) for replay (RedoTarget::page_dbtimes).
 absl::Status CopyRange(Env* env, const std::string& from, const std::string& to,
-                       uint64_t length) {
+                       uint64_t length, uint32_t page_size = 0,
+                       std::vector<uint64_t>* page_dbtimes = nullptr) {
   JB_ASSIGN_OR_RETURN(std::unique_ptr<File> in,
                       env->OpenFile(from, OpenMode::kReadOnly));
   JB_ASSIGN_OR_RETURN(std::unique_ptr<File> out,
@@ -48,6 +52,22 @@ absl::Status CopyRange(Env* env, const std::string& from, const std::string& to,
       return JetStatus(jet::JET_errDiskIO, absl::StrCat(from, " is short"));
     }
     JB_RETURN_IF_ERROR(out->Write(pos, absl::string_view(buf.get(), n)));
+    if (page_dbtimes != nullptr) {
+      // Chunks are page multiples, so pages never straddle two.
+      for (uint64_t at = 0; at + page_size <= n; at += page_size) {
+        const uint64_t page_index = (pos + at) / page_size;
+        if (page_index < format::kHeaderPages) continue;
+        const uint32_t pgno =
+            static_cast<uint32_t>(page_index - format::kHeaderPages + 1);
+        auto page = absl::MakeConstSpan(buf.get() + at, page_size);
+        uint64_t dbtime = 0;
+        if (!format::IsZero(page) && format::VerifyPage(page, pgno).ok()) {
+          dbtime = format::ReadPageHeader(page).dbtime;
+        }
+        if (pgno >= page_dbtimes->size()) page_dbtimes->resize(pgno + 1, 0);
+        (*page_dbtimes)[pgno] = dbtime;
+      }
+    }
     pos += n;
   }
   return out->Sync();
@@ -57,9 +77,11 @@ absl::Status CopyRange(Env* env, const std::string& from, const std::string& to,
 // [shadow][pages]. Its header needs logs up to gen_high and no longer claims
 // to be a streamed copy.
 absl::Status WriteRestoredDatabase(Env* env, const StreamedDatabase& db,
-                                   const std::string& to, uint32_t gen_high) {
+                                   const std::string& to, uint32_t gen_high,
+                                   std::vector<uint64_t>* page_dbtimes) {
   const uint64_t page = db.page_size;
-  JB_RETURN_IF_ERROR(CopyRange(env, db.path, to, db.file_size - page));
+  JB_RETURN_IF_ERROR(CopyRange(env, db.path, to, db.file_size - page,
+                               db.page_size, page_dbtimes));
   DatabaseHeaderInfo header = db.header;
   header.gen_max_required = std::max(header.gen_max_required, gen_high);
   header.gen_max_committed = std::max(header.gen_max_committed, gen_high);
@@ -140,12 +162,14 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
   redo.page_size = logs.page_size;
   redo.gen_low = options.gen_low;
   redo.gen_high = options.gen_high;
+  // Page dbtimes seen while copying: replay need not read the pages back.
+  std::vector<std::vector<uint64_t>> page_dbtimes(dbs.size());
   for (size_t i = 0; i < dbs.size(); ++i) {
     const std::string to = JoinPath(options.target_dir, names[i]);
-    JB_RETURN_IF_ERROR(
-        WriteRestoredDatabase(env, dbs[i], to, options.gen_high));
+    JB_RETURN_IF_ERROR(WriteRestoredDatabase(env, dbs[i], to, options.gen_high,
+                                             &page_dbtimes[i]));
     redo.page_size = dbs[i].page_size;
-    redo.targets.push_back({dbs[i].header.db_signature, to});
+    redo.targets.push_back({dbs[i].header.db_signature, to, &page_dbtimes[i]});
     result.databases.push_back(
         {to, dbs[i].header.full_cur.gen_low, dbs[i].trailer.backup.gen_high});
   }
