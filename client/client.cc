@@ -795,7 +795,9 @@ absl::StatusOr<std::string> Client::Health() {
     bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   }
   int value = 0;  // proto3 default: UNKNOWN
-  if (bytes.size() >= 2 && bytes[0] == 0x08) value = bytes[1];
+  if (bytes.size() >= 2 && bytes[0] == 0x08) {
+    value = static_cast<unsigned char>(bytes[1]);
+  }
   switch (value) {
     case 1:
       return std::string("SERVING");

@@ -247,7 +247,7 @@ void ReadFileReactor::ReaderLoop() {
     }
     jetback::MutexLock lock(&mu_);
     if (stop_reading_) break;
-    SendLocked(std::move(message));
+    SendLocked(&message);
     if (fields.last) {
       stop_reading_ = true;
       final_ = grpc::Status::OK;
@@ -258,13 +258,15 @@ void ReadFileReactor::ReaderLoop() {
   if (digest != nullptr) XXH3_freeState(digest);
 }
 
-void ReadFileReactor::SendLocked(grpc::ByteBuffer message) {
+void ReadFileReactor::SendLocked(grpc::ByteBuffer* message) {
   if (finished_) return;
+  // Swap, not assign: a ByteBuffer copy allocates and refs every slice.
   if (write_in_flight_) {
-    ready_ = std::move(message);
+    ready_.emplace();
+    ready_->Swap(message);
     return;
   }
-  writing_ = std::move(message);
+  writing_.Swap(message);
   write_in_flight_ = true;
   StartWrite(&writing_);
 }
@@ -317,7 +319,7 @@ void ReadFileReactor::OnWriteDone(bool ok) {
   } else if (aborted_) {
     FinishLocked(*final_);
   } else if (ready_.has_value()) {
-    writing_ = std::move(*ready_);
+    writing_.Swap(&*ready_);
     ready_.reset();
     write_in_flight_ = true;
     StartWrite(&writing_);

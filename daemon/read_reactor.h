@@ -73,7 +73,7 @@ class ReadFileReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
 
   void ReaderLoop();
   // Hands `message` to the wire now, or parks it until the write completes.
-  void SendLocked(grpc::ByteBuffer message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SendLocked(grpc::ByteBuffer* message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const grpc::Status& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EscalateIfStalled();
