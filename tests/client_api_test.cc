@@ -254,5 +254,73 @@ TEST_F(ClientApiTest, DataRoundTrip) {
   EXPECT_EQ(rows, 1);
 }
 
+// The library's TCP + mutual TLS path end to end: a whole file read over
+// TLS matches its digest; without a client certificate nothing gets through;
+// TLS options on a Unix socket are a usage error.
+TEST(ClientTlsTest, WholeFileOverMutualTlsAndRefusalsWithout) {
+  TempDir dir;
+  const std::string d = dir.path();
+  ASSERT_TRUE(MakeTlsFiles(d, "test-agent"));
+  DaemonConfigOptions config;
+  config.tcp = "127.0.0.1:0";
+  config.tables =
+      absl::StrCat("[tls]\ncert = \"", d, "/localhost.pem\"\nkey = \"", d,
+                   "/localhost.key\"\nclient_ca = \"", d, "/ca.pem\"\n");
+  config.roles =
+      absl::StrCat("read = [\"cert:test-agent\", \"uid:", ::getuid(),
+                   "\"]\nstop = []\ndata = [\"uid:", ::getuid(), "\"]\n");
+  auto daemon = DaemonProcess::Start(d, DaemonConfig(d, config));
+  ASSERT_NE(daemon, nullptr);
+  // The ready line names the port the TCP listener got.
+  const std::string log = daemon->Log();
+  const size_t at = log.find("tcp:127.0.0.1:");
+  ASSERT_NE(at, std::string::npos) << log;
+  const size_t port_at = at + std::string("tcp:127.0.0.1:").size();
+  const std::string port = log.substr(
+      port_at, log.find_first_not_of("0123456789", port_at) - port_at);
+
+  ClientOptions tls;
+  // An IP literal: the certificate names it too, and no resolver (c-ares)
+  // gets involved.
+  tls.server = "tcp:127.0.0.1:" + port;
+  tls.tls_ca = d + "/ca.pem";
+  tls.tls_cert = d + "/test-agent.pem";
+  tls.tls_key = d + "/test-agent.key";
+  auto client = Client::Connect(tls);
+  ASSERT_TRUE(client.ok()) << client.status();
+  auto begun = (*client)->BeginBackup("demo", 0, "tls test");
+  ASSERT_TRUE(begun.ok()) << begun.status();
+  const BackupRef b{"demo", begun->backup_id()};
+  auto dbs = (*client)->GetAttachInfo(b);
+  ASSERT_TRUE(dbs.ok() && !dbs->empty());
+  auto opened = (*client)->OpenFile(b, dbs->front());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  std::string data;
+  auto read = (*client)->ReadFile(b, opened->handle(), 0, 0,
+                                  [&](uint64_t, absl::string_view piece) {
+                                    data.append(piece.data(), piece.size());
+                                    return absl::OkStatus();
+                                  });
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(data.size(), opened->size());
+  EXPECT_EQ(read->xxh3_128, Xxh3_128(data));
+  ASSERT_TRUE((*client)->CloseFile(b, opened->handle()).ok());
+  ASSERT_TRUE((*client)->EndBackup(b, 0x2).ok());  // abort: only a test
+
+  ClientOptions no_cert = tls;
+  no_cert.tls_cert.clear();
+  no_cert.tls_key.clear();
+  auto anonymous = Client::Connect(no_cert);
+  ASSERT_TRUE(anonymous.ok());
+  absl::Status refused = (*anonymous)->ListBackups().status();
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(IsTransportError(refused)) << refused;
+
+  ClientOptions unix_tls = tls;
+  unix_tls.server = "unix:" + daemon->socket_path();
+  EXPECT_EQ(JetErrOf(Client::Connect(unix_tls).status()),
+            jet::JET_errInvalidParameter);
+}
+
 }  // namespace
 }  // namespace jetback::testing

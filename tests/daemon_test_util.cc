@@ -69,7 +69,7 @@ bool MakeTlsFiles(const std::string& dir, const std::string& client) {
       "; k='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';",
       "openssl req -x509 $k -keyout ca.key -out ca.pem -days 1 "
       "-subj /CN=test-ca;",
-      "printf 'subjectAltName=DNS:localhost' > ext;", "for n in localhost ",
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > ext;", "for n in localhost ",
       client, "; do ",
       "openssl req $k -keyout $n.key -out $n.csr -subj /CN=$n;",
       "openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key "

@@ -46,7 +46,8 @@ struct DaemonConfigOptions {
   std::string tables;  // more TOML tables, e.g. "[tls]\n..."
 };
 
-// Writes ca.pem, server.pem/.key (CN=localhost) and <client>.pem/.key
+// Writes ca.pem, localhost.pem/.key (CN=localhost; names localhost and
+// 127.0.0.1) and <client>.pem/.key
 // into `dir` with the openssl CLI; false when that fails.
 bool MakeTlsFiles(const std::string& dir, const std::string& client);
 
