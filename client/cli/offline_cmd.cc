@@ -31,7 +31,7 @@ std::vector<std::string> DatabaseNames(const Manifest& m) {
   return names;
 }
 
-// Manifest and per-file size / SHA-256, then the engine's page, header and
+// Manifest and per-file size / digests, then the engine's page, header and
 // log-chain checks. Prints each problem naming its file; true when clean.
 bool CheckSet(const std::string& dir, const Manifest& m) {
   bool ok = true;
@@ -263,7 +263,7 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   auto verify = std::make_shared<VerifyArgs>();
   CLI::App* cmd = app.add_subcommand(
       "verify",
-      "Check a backup set offline: manifest, sizes, SHA-256, page checksums, "
+      "Check a backup set offline: manifest, sizes, digests, page checksums, "
       "log chain");
   cmd->add_option("DIR", verify->dir, "Backup set directory")->required();
   cmd->add_flag("--deep", verify->deep,
