@@ -70,16 +70,6 @@ ssize_t ReadSome(const Conn& c, char* p, size_t n) {
   return read(c.fd, p, n);
 }
 
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 bool SendAll(const Conn& c, const char* p, size_t n) {
   while (n > 0) {
     ssize_t w = WriteSome(c, p, n);
@@ -88,6 +78,10 @@ bool SendAll(const Conn& c, const char* p, size_t n) {
     n -= static_cast<size_t>(w);
   }
   return true;
+}
+
+bool WriteAll(int fd, const char* p, size_t n) {
+  return SendAll(Conn{fd, nullptr}, p, n);
 }
 
 bool ReadAll(const Conn& c, char* p, size_t n) {

@@ -1,6 +1,5 @@
 #include "jetback/client.h"
 
-#include <openssl/evp.h>
 #include <xxhash.h>
 #if defined(__x86_64__) || defined(__i386__)
 // XXH3 through libxxhash's runtime dispatch (AVX2 / AVX-512 when the CPU
@@ -18,6 +17,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "client/digests.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
@@ -62,28 +62,6 @@ class CallContext : public grpc::ClientContext {
   }
 };
 
-class Sha256 {
- public:
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  Sha256() : ctx_(EVP_MD_CTX_new()) {
-    EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
-  }
-  ~Sha256() { EVP_MD_CTX_free(ctx_); }
-  void Update(absl::string_view data) {
-    EVP_DigestUpdate(ctx_, data.data(), data.size());
-  }
-  std::string Final() {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, digest, &len);
-    return std::string(reinterpret_cast<char*>(digest), len);
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
 // v1::FileChunk as read straight from gRPC's slices: `data` is a list of
 // views into them (a message arrives in several), so nothing is copied.
 struct RawChunk {
@@ -95,6 +73,16 @@ struct RawChunk {
   std::string sha256;
   std::string stream_xxh3_128;
   std::vector<absl::string_view> data;
+
+  // Empties every field, keeping the buffers (one RawChunk per stream).
+  void Reset() {
+    offset = xxh3 = file_size = 0;
+    last = false;
+    xxh3_128.clear();
+    sha256.clear();
+    stream_xxh3_128.clear();
+    data.clear();
+  }
 };
 
 // A read position in a sequence of slices.
@@ -125,27 +113,27 @@ class SliceCursor {
     }
     return true;
   }
-  // The next n bytes as views (appended to `out` unless it is null).
-  bool Take(uint64_t n, std::vector<absl::string_view>* out) {
+  // Hands the next n bytes to visit(absl::string_view), one piece per slice
+  // they span.
+  template <typename Visit>
+  bool Take(uint64_t n, Visit&& visit) {
     while (n > 0) {
       if (done()) return false;
       const grpc::Slice& s = slices_[slice_];
       const size_t here = std::min<uint64_t>(n, s.size() - pos_);
-      if (out != nullptr) {
-        out->emplace_back(reinterpret_cast<const char*>(s.begin()) + pos_,
-                          here);
-      }
+      visit(absl::string_view(reinterpret_cast<const char*>(s.begin()) + pos_,
+                              here));
       Advance(here);
       n -= here;
     }
     return true;
   }
+  // The next n bytes copied into *out; only for the short digest fields.
   bool TakeString(uint64_t n, std::string* out) {
-    std::vector<absl::string_view> pieces;
-    if (n > 64 || !Take(n, &pieces)) return false;  // digests only
     out->clear();
-    for (absl::string_view p : pieces) out->append(p.data(), p.size());
-    return true;
+    return n <= 64 && Take(n, [out](absl::string_view p) {
+             out->append(p.data(), p.size());
+           });
   }
 
  private:
@@ -186,14 +174,18 @@ bool ParseChunk(const std::vector<grpc::Slice>& slices, RawChunk* chunk) {
         if (!in.Varint(&v)) return false;
         if (field == 2) {
           chunk->data.clear();  // the last occurrence wins
-          if (!in.Take(v, &chunk->data)) return false;
+          if (!in.Take(v, [chunk](absl::string_view p) {
+                chunk->data.push_back(p);
+              })) {
+            return false;
+          }
         } else if (field == 5) {
           if (!in.TakeString(v, &chunk->sha256)) return false;
         } else if (field == 7) {
           if (!in.TakeString(v, &chunk->xxh3_128)) return false;
         } else if (field == 8) {
           if (!in.TakeString(v, &chunk->stream_xxh3_128)) return false;
-        } else if (!in.Take(v, nullptr)) {
+        } else if (!in.Take(v, [](absl::string_view) {})) {
           return false;
         }
         break;
@@ -205,13 +197,6 @@ bool ParseChunk(const std::vector<grpc::Slice>& slices, RawChunk* chunk) {
     }
   }
   return true;
-}
-
-std::string Canonical128(XXH3_state_t* state) {
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(state));
-  return std::string(reinterpret_cast<const char*>(canonical.digest),
-                     sizeof(canonical.digest));
 }
 
 uint64_t Xxh3Of(const std::vector<absl::string_view>& pieces) {
@@ -227,50 +212,24 @@ uint64_t Xxh3Of(const std::vector<absl::string_view>& pieces) {
   return hash;
 }
 
-// The digests of a read from offset 0: XXH3-128 always (checked against the
-// server's), SHA-256 when the caller asked for it.
-class FileDigests {
- public:
-  explicit FileDigests(bool sha256) : xxh3_(XXH3_createState()) {
-    XXH3_128bits_reset(xxh3_);
-    if (sha256) sha256_.emplace();
+// Fills result->xxh3_128 (and ->sha256) from the digests of a read from
+// offset 0; -1018 when the server's whole-file digest in `last` differs.
+absl::Status FinishFileDigests(StreamDigests* digests, const RawChunk& last,
+                               ReadFileResult* result) {
+  result->xxh3_128 = digests->Xxh3_128();
+  result->sha256 = digests->FinishSha256();
+  if (!last.xxh3_128.empty() && last.xxh3_128 != result->xxh3_128) {
+    return JetStatus(jet::JET_errReadVerifyFailure,
+                     "file XXH3-128 differs from the server's");
   }
-  ~FileDigests() { XXH3_freeState(xxh3_); }
-  FileDigests(const FileDigests&) = delete;
-  FileDigests& operator=(const FileDigests&) = delete;
-
-  void Update(absl::string_view data) {
-    XXH3_128bits_update(xxh3_, data.data(), data.size());
-    if (sha256_) sha256_->Update(data);
+  // An older daemon sends SHA-256 instead.
+  if (!last.sha256.empty() && !result->sha256.empty() &&
+      last.sha256 != result->sha256) {
+    return JetStatus(jet::JET_errReadVerifyFailure,
+                     "file SHA-256 differs from the server's");
   }
-  void UpdateSha256(absl::string_view data) {
-    if (sha256_) sha256_->Update(data);
-  }
-  XXH3_state_t* xxh3_state() { return xxh3_; }
-  // Fills result->xxh3_128 (and ->sha256); -1018 when the server sent a
-  // whole-file digest that differs.
-  absl::Status Final(const RawChunk& last, ReadFileResult* result) {
-    XXH128_canonical_t canonical;
-    XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(xxh3_));
-    result->xxh3_128.assign(reinterpret_cast<const char*>(canonical.digest),
-                            sizeof(canonical.digest));
-    if (sha256_) result->sha256 = sha256_->Final();
-    if (!last.xxh3_128.empty() && last.xxh3_128 != result->xxh3_128) {
-      return JetStatus(jet::JET_errReadVerifyFailure,
-                       "file XXH3-128 differs from the server's");
-    }
-    // An older daemon sends SHA-256 instead.
-    if (!last.sha256.empty() && sha256_ && last.sha256 != result->sha256) {
-      return JetStatus(jet::JET_errReadVerifyFailure,
-                       "file SHA-256 differs from the server's");
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  XXH3_state_t* xxh3_;
-  std::optional<Sha256> sha256_;
-};
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -409,7 +368,7 @@ absl::Status Client::ReadStream(
     const v1::ReadFileRequest& request,
     const std::function<absl::Status(uint64_t, absl::string_view)>& on_chunk,
     const std::atomic<bool>* cancel, void* digests, ReadFileResult* result) {
-  auto* file_digests = static_cast<FileDigests*>(digests);
+  auto* file_digests = static_cast<StreamDigests*>(digests);
   // The stream's running XXH3-128, checked against every message before its
   // data is delivered. A stream from offset 0 shares the whole-file state
   // (one pass for both); a resumed stream has its own and feeds both.
@@ -439,27 +398,23 @@ absl::Status Client::ReadStream(
       break;
     }
     slices.clear();
-    chunk = RawChunk();
+    chunk.Reset();
     if (!message.Dump(&slices).ok() || !ParseChunk(slices, &chunk)) {
       local = JetStatus(jet::JET_errInternalError, "malformed FileChunk");
       break;
     }
-    bool verified = false;
-    if (!chunk.stream_xxh3_128.empty()) {
+    // A daemon that does not know stream_xxh3_128 sends chunk digests
+    // (absent reads as 0); the running state then only serves the file
+    // digest, when it is shared.
+    const bool by_stream = !chunk.stream_xxh3_128.empty();
+    if (by_stream || shared) {
       for (absl::string_view piece : chunk.data) {
         XXH3_128bits_update(stream_state, piece.data(), piece.size());
       }
-      verified = Canonical128(stream_state) == chunk.stream_xxh3_128;
-    } else {
-      // A daemon that does not know stream_xxh3_128 sends chunk digests
-      // (absent reads as 0).
-      verified = Xxh3Of(chunk.data) == chunk.xxh3;
-      if (shared) {
-        for (absl::string_view piece : chunk.data) {
-          XXH3_128bits_update(stream_state, piece.data(), piece.size());
-        }
-      }
     }
+    const bool verified =
+        by_stream ? CanonicalXxh3_128(stream_state) == chunk.stream_xxh3_128
+                  : Xxh3Of(chunk.data) == chunk.xxh3;
     if (!verified) {
       local = JetStatus(jet::JET_errReadVerifyFailure,
                         absl::StrCat("chunk at offset ", chunk.offset,
@@ -484,7 +439,9 @@ absl::Status Client::ReadStream(
     if (chunk.last) {
       result->reached_end = true;
       result->file_size = chunk.file_size;
-      if (file_digests != nullptr) local = file_digests->Final(chunk, result);
+      if (file_digests != nullptr) {
+        local = FinishFileDigests(file_digests, chunk, result);
+      }
     }
   }
   if (!local.ok()) {
@@ -524,7 +481,7 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
         on_chunk,
     const std::atomic<bool>* cancel, const ReadFileOptions& read_options) {
   ReadFileResult result;
-  std::optional<FileDigests> digests;
+  std::optional<StreamDigests> digests;
   if (offset == 0) digests.emplace(read_options.sha256);
   uint64_t next = offset;  // first byte not yet delivered
   // Chunks must arrive in order without gaps; anything else is a protocol

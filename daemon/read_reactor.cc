@@ -50,16 +50,20 @@ class ChunkBuffer {
   char* data_;
 };
 
+// An optional XXH3-128 field of v1::FileChunk.
+struct Digest128 {
+  bool present = false;
+  XXH128_canonical_t value{};
+};
+
 // v1::FileChunk's fields other than data.
 struct ChunkFields {
   uint64_t offset = 0;
   uint64_t xxh3 = 0;
   bool last = false;
   uint64_t file_size = 0;
-  bool has_xxh3_128 = false;
-  XXH128_canonical_t xxh3_128{};
-  bool has_stream_xxh3_128 = false;
-  XXH128_canonical_t stream_xxh3_128{};
+  Digest128 xxh3_128;
+  Digest128 stream_xxh3_128;
 };
 
 char* PutVarint(char* p, uint64_t v) {
@@ -69,6 +73,14 @@ char* PutVarint(char* p, uint64_t v) {
   }
   *p++ = static_cast<char>(v);
   return p;
+}
+
+char* PutDigest(char* p, char tag, const Digest128& d) {
+  if (!d.present) return p;
+  *p++ = tag;
+  *p++ = sizeof(d.value.digest);
+  std::memcpy(p, d.value.digest, sizeof(d.value.digest));
+  return p + sizeof(d.value.digest);
 }
 
 // Protobuf tags (field number << 3 | wire type) of v1::FileChunk.
@@ -95,7 +107,7 @@ grpc::ByteBuffer EncodeChunk(const ChunkFields& f, ChunkBuffer buffer,
     *p++ = kDataTag;
     p = PutVarint(p, n);
   }
-  char tail[1 + 8 + 2 + 1 + 10 + 2 * (2 + sizeof(f.xxh3_128.digest))];
+  char tail[1 + 8 + 2 + 1 + 10 + 2 * (2 + sizeof(XXH128_canonical_t))];
   char* q = tail;
   if (f.xxh3 != 0) {
     *q++ = kXxh3Tag;
@@ -109,18 +121,8 @@ grpc::ByteBuffer EncodeChunk(const ChunkFields& f, ChunkBuffer buffer,
     *q++ = kFileSizeTag;
     q = PutVarint(q, f.file_size);
   }
-  if (f.has_xxh3_128) {
-    *q++ = kXxh3128Tag;
-    *q++ = sizeof(f.xxh3_128.digest);
-    std::memcpy(q, f.xxh3_128.digest, sizeof(f.xxh3_128.digest));
-    q += sizeof(f.xxh3_128.digest);
-  }
-  if (f.has_stream_xxh3_128) {
-    *q++ = kStreamXxh3128Tag;
-    *q++ = sizeof(f.stream_xxh3_128.digest);
-    std::memcpy(q, f.stream_xxh3_128.digest, sizeof(f.stream_xxh3_128.digest));
-    q += sizeof(f.stream_xxh3_128.digest);
-  }
+  q = PutDigest(q, kXxh3128Tag, f.xxh3_128);
+  q = PutDigest(q, kStreamXxh3128Tag, f.stream_xxh3_128);
   grpc::Slice slices[3];
   size_t count = 0;
   if (p != head) slices[count++] = grpc::Slice(head, p - head);
@@ -226,19 +228,19 @@ void ReadFileReactor::ReaderLoop() {
     fields.offset = offset;
     if (!plan_.stream_digest) fields.xxh3 = XXH3_64bits(buffer.data(), n);
     if (digest != nullptr) XXH3_128bits_update(digest, buffer.data(), n);
-    if (plan_.stream_digest) {
-      XXH128_canonicalFromHash(&fields.stream_xxh3_128,
-                               XXH3_128bits_digest(digest));
-      fields.has_stream_xxh3_128 = true;
-    }
     offset += n;
     fields.last = n == 0 || offset >= plan_.end;
     if (fields.last) {
       fields.file_size = plan_.file_size != 0 ? plan_.file_size : offset;
-      if (plan_.digest) {
-        XXH128_canonicalFromHash(&fields.xxh3_128, XXH3_128bits_digest(digest));
-        fields.has_xxh3_128 = true;
-      }
+    }
+    // The running digest is the stream's in every message with
+    // stream_digest, and the file's in the last one of a whole-file read.
+    const bool file_digest = fields.last && plan_.digest;
+    if (plan_.stream_digest || file_digest) {
+      Digest128 running{true, {}};
+      XXH128_canonicalFromHash(&running.value, XXH3_128bits_digest(digest));
+      if (plan_.stream_digest) fields.stream_xxh3_128 = running;
+      if (file_digest) fields.xxh3_128 = running;
     }
     grpc::ByteBuffer message = EncodeChunk(fields, std::move(buffer), n);
     if (fields.last && plan_.file_size != 0 && offset >= plan_.file_size) {

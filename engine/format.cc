@@ -70,6 +70,11 @@ void SealPage(absl::Span<char> page) {
   std::memcpy(page.data(), &sum, sizeof(sum));
 }
 
+uint64_t VerifiedDbtime(absl::Span<const char> page, uint32_t pgno) {
+  if (IsZero(page) || !VerifyPage(page, pgno).ok()) return 0;
+  return ReadPageHeader(page).dbtime;
+}
+
 PageHeader ReadPageHeader(absl::Span<const char> page) {
   PageHeader h{};
   if (page.size() >= sizeof(h)) std::memcpy(&h, page.data(), sizeof(h));

@@ -72,6 +72,10 @@ absl::Status VerifyPage(absl::Span<const char> page, uint32_t expected_pgno,
 
 PageHeader ReadPageHeader(absl::Span<const char> page);
 
+// The dbtime of a page that verifies at `pgno`; 0 for an all-zero or invalid
+// one (what replay must overwrite whatever an image's dbtime).
+uint64_t VerifiedDbtime(absl::Span<const char> page, uint32_t pgno);
+
 // ---- Database header and backup trailer -----------------------------------
 
 inline constexpr uint32_t kDbFormatVersion = 1;

@@ -19,36 +19,36 @@ struct PendingImage {
   std::string page;
 };
 
+// Writes `image` unless the page already holds it or something newer. The
+// page's dbtime comes from `known` when the caller tracks it (restore), else
+// from reading the page; `known` is kept up to date either way.
 absl::Status ApplyImage(File* file, uint32_t page_size, uint32_t pgno,
                         absl::string_view image, std::string* scratch,
                         std::vector<uint64_t>* known) {
-  uint64_t offset = format::PageOffset(pgno, page_size);
+  const uint64_t offset = format::PageOffset(pgno, page_size);
+  uint64_t have = 0;
   if (known != nullptr) {
-    const uint64_t image_dbtime =
-        format::ReadPageHeader(absl::MakeConstSpan(image.data(), image.size()))
-            .dbtime;
-    if (pgno < known->size() && (*known)[pgno] != 0 &&
-        (*known)[pgno] >= image_dbtime) {
-      return absl::OkStatus();  // the disk already has this or newer
+    if (pgno < known->size()) have = (*known)[pgno];
+  } else {
+    scratch->assign(page_size, '\0');
+    size_t got = 0;
+    JB_RETURN_IF_ERROR(file->Read(offset, page_size, scratch->data(), &got));
+    if (got == page_size) {
+      have = format::VerifiedDbtime(absl::MakeConstSpan(*scratch), pgno);
     }
-    JB_RETURN_IF_ERROR(file->Write(offset, image));
+  }
+  const uint64_t image_dbtime =
+      format::ReadPageHeader(absl::MakeConstSpan(image.data(), image.size()))
+          .dbtime;
+  if (have != 0 && have >= image_dbtime) {
+    return absl::OkStatus();  // the disk already has this or newer
+  }
+  JB_RETURN_IF_ERROR(file->Write(offset, image));
+  if (known != nullptr) {
     if (pgno >= known->size()) known->resize(uint64_t{pgno} + 1, 0);
     (*known)[pgno] = image_dbtime;
-    return absl::OkStatus();
   }
-  scratch->assign(page_size, '\0');
-  size_t got = 0;
-  JB_RETURN_IF_ERROR(file->Read(offset, page_size, scratch->data(), &got));
-  auto span = absl::MakeConstSpan(image.data(), image.size());
-  if (got == page_size) {
-    auto disk = absl::MakeConstSpan(*scratch);
-    if (!format::IsZero(disk) && format::VerifyPage(disk, pgno).ok() &&
-        format::ReadPageHeader(disk).dbtime >=
-            format::ReadPageHeader(span).dbtime) {
-      return absl::OkStatus();  // the disk already has this or newer
-    }
-  }
-  return file->Write(offset, image);
+  return absl::OkStatus();
 }
 
 }  // namespace

@@ -59,13 +59,9 @@ absl::Status CopyRange(Env* env, const std::string& from, const std::string& to,
         if (page_index < format::kHeaderPages) continue;
         const uint32_t pgno =
             static_cast<uint32_t>(page_index - format::kHeaderPages + 1);
-        auto page = absl::MakeConstSpan(buf.get() + at, page_size);
-        uint64_t dbtime = 0;
-        if (!format::IsZero(page) && format::VerifyPage(page, pgno).ok()) {
-          dbtime = format::ReadPageHeader(page).dbtime;
-        }
         if (pgno >= page_dbtimes->size()) page_dbtimes->resize(pgno + 1, 0);
-        (*page_dbtimes)[pgno] = dbtime;
+        (*page_dbtimes)[pgno] = format::VerifiedDbtime(
+            absl::MakeConstSpan(buf.get() + at, page_size), pgno);
       }
     }
     pos += n;

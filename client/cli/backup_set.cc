@@ -2,11 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
-#include <xxhash.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <xxh_x86dispatch.h>  // AVX2 / AVX-512 XXH3 when the CPU has them
-#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,21 +120,12 @@ absl::StatusOr<std::unique_ptr<SetFileWriter>> SetFileWriter::Create(
   }
   if (w->fd_ < 0) w->fd_ = ::open(part.c_str(), kFlags, 0644);
   if (w->fd_ < 0) return ErrnoStatus(errno, "create", part);
-  auto* xxh3 = XXH3_createState();
-  XXH3_128bits_reset(xxh3);
-  w->xxh3_ = xxh3;
-  if (options.sha256) {
-    auto* ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-    w->sha_ = ctx;
-  }
+  w->digests_ = std::make_unique<StreamDigests>(options.sha256);
   return w;
 }
 
 SetFileWriter::~SetFileWriter() {
   if (!committed_) Abandon();
-  if (xxh3_ != nullptr) XXH3_freeState(static_cast<XXH3_state_t*>(xxh3_));
-  if (sha_ != nullptr) EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(sha_));
 }
 
 std::string SetFileWriter::PartPath() const {
@@ -159,11 +145,7 @@ absl::Status SetFileWriter::Append(absl::string_view data) {
   if (fd_ < 0) {
     return JetStatus(jet::JET_errInternalError, "write to a closed set file");
   }
-  XXH3_128bits_update(static_cast<XXH3_state_t*>(xxh3_), data.data(),
-                      data.size());
-  if (sha_ != nullptr) {
-    EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(sha_), data.data(), data.size());
-  }
+  digests_->Update(data);
   const bool aligned =
       reinterpret_cast<uintptr_t>(data.data()) % kDirectAlignment == 0 &&
       data.size() % kDirectAlignment == 0 && size_ % kDirectAlignment == 0;
@@ -286,11 +268,7 @@ void BackgroundAppender::Run() {
 absl::Status SyncSetDir(const std::string& dir) { return SyncDir(dir); }
 
 absl::Status SetFileWriter::Commit(absl::string_view expected_xxh3_128) {
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(
-      &canonical, XXH3_128bits_digest(static_cast<XXH3_state_t*>(xxh3_)));
-  const std::string xxh3(reinterpret_cast<const char*>(canonical.digest),
-                         sizeof(canonical.digest));
+  const std::string xxh3 = digests_->Xxh3_128();
   if (!expected_xxh3_128.empty() && expected_xxh3_128 != xxh3) {
     return JetStatus(jet::JET_errReadVerifyFailure,
                      absl::StrCat(name_,
@@ -298,12 +276,7 @@ absl::Status SetFileWriter::Commit(absl::string_view expected_xxh3_128) {
                                   "daemon's XXH3-128 of the file"));
   }
   xxh3_128_hex_ = Hex(xxh3);
-  if (sha_ != nullptr) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(sha_), digest, &len);
-    sha256_hex_ = Hex(std::string(reinterpret_cast<char*>(digest), len));
-  }
+  sha256_hex_ = Hex(digests_->FinishSha256());
   const std::string part = PartPath();
   const std::string final_path = Join(dir_, name_);
   if (::fsync(fd_) != 0) return ErrnoStatus(errno, "fsync", part);
@@ -386,13 +359,7 @@ absl::StatusOr<FileDigestsHex> DigestFile(const std::string& path,
                                           bool sha256) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "open", path);
-  XXH3_state_t* xxh3 = XXH3_createState();
-  XXH3_128bits_reset(xxh3);
-  EVP_MD_CTX* ctx = nullptr;
-  if (sha256) {
-    ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  }
+  StreamDigests digests(sha256);
   std::vector<char> buf(1 << 20);
   absl::Status status;
   for (;;) {
@@ -403,27 +370,11 @@ absl::StatusOr<FileDigestsHex> DigestFile(const std::string& path,
       break;
     }
     if (n == 0) break;
-    XXH3_128bits_update(xxh3, buf.data(), static_cast<size_t>(n));
-    if (ctx != nullptr)
-      EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(n));
+    digests.Update(absl::string_view(buf.data(), static_cast<size_t>(n)));
   }
   ::close(fd);
-  FileDigestsHex out;
-  XXH128_canonical_t canonical;
-  XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(xxh3));
-  XXH3_freeState(xxh3);
-  out.xxh3_128 =
-      Hex(std::string(reinterpret_cast<const char*>(canonical.digest),
-                      sizeof(canonical.digest)));
-  if (ctx != nullptr) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx, digest, &len);
-    EVP_MD_CTX_free(ctx);
-    out.sha256 = Hex(std::string(reinterpret_cast<char*>(digest), len));
-  }
   JB_RETURN_IF_ERROR(status);
-  return out;
+  return FileDigestsHex{Hex(digests.Xxh3_128()), Hex(digests.FinishSha256())};
 }
 
 absl::StatusOr<bool> SameContent(const ManifestFile& a,

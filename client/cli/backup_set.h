@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cli/manifest.pb.h"
+#include "client/digests.h"
 #include "jetback/mutex.h"
 
 namespace jetback::cli {
@@ -92,8 +93,7 @@ class SetFileWriter {
   bool direct_ = false;
   bool sync_dir_ = true;
   uint64_t size_ = 0;
-  void* xxh3_ = nullptr;  // XXH3_state_t
-  void* sha_ = nullptr;   // EVP_MD_CTX, when asked for
+  std::unique_ptr<StreamDigests> digests_;
   std::string xxh3_128_hex_, sha256_hex_;
   bool committed_ = false;
 };
