@@ -21,6 +21,7 @@
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
+#include "proto/file_chunk_codec.h"
 #include "proto/jet_status.h"
 
 namespace jetback {
@@ -62,143 +63,6 @@ class CallContext : public grpc::ClientContext {
   }
 };
 
-// v1::FileChunk as read straight from gRPC's slices: `data` is a list of
-// views into them (a message arrives in several), so nothing is copied.
-struct RawChunk {
-  uint64_t offset = 0;
-  uint64_t xxh3 = 0;  // 0: absent
-  bool last = false;
-  uint64_t file_size = 0;
-  std::string xxh3_128;
-  std::string sha256;
-  std::string stream_xxh3_128;
-  std::vector<absl::string_view> data;
-
-  // Empties every field, keeping the buffers (one RawChunk per stream).
-  void Reset() {
-    offset = xxh3 = file_size = 0;
-    last = false;
-    xxh3_128.clear();
-    sha256.clear();
-    stream_xxh3_128.clear();
-    data.clear();
-  }
-};
-
-// A read position in a sequence of slices.
-class SliceCursor {
- public:
-  explicit SliceCursor(const std::vector<grpc::Slice>& slices)
-      : slices_(slices) {
-    SkipEmpty();
-  }
-  bool done() const { return slice_ == slices_.size(); }
-
-  bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64 && !done(); shift += 7) {
-      const uint8_t b = slices_[slice_].begin()[pos_];
-      Advance(1);
-      *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool Fixed(int bytes, uint64_t* v) {
-    *v = 0;
-    for (int i = 0; i < bytes; ++i) {
-      if (done()) return false;
-      *v |= static_cast<uint64_t>(slices_[slice_].begin()[pos_]) << (8 * i);
-      Advance(1);
-    }
-    return true;
-  }
-  // Hands the next n bytes to visit(absl::string_view), one piece per slice
-  // they span.
-  template <typename Visit>
-  bool Take(uint64_t n, Visit&& visit) {
-    while (n > 0) {
-      if (done()) return false;
-      const grpc::Slice& s = slices_[slice_];
-      const size_t here = std::min<uint64_t>(n, s.size() - pos_);
-      visit(absl::string_view(reinterpret_cast<const char*>(s.begin()) + pos_,
-                              here));
-      Advance(here);
-      n -= here;
-    }
-    return true;
-  }
-  // The next n bytes copied into *out; only for the short digest fields.
-  bool TakeString(uint64_t n, std::string* out) {
-    out->clear();
-    return n <= 64 && Take(n, [out](absl::string_view p) {
-             out->append(p.data(), p.size());
-           });
-  }
-
- private:
-  void Advance(size_t n) {
-    pos_ += n;
-    SkipEmpty();
-  }
-  void SkipEmpty() {
-    while (slice_ < slices_.size() && pos_ == slices_[slice_].size()) {
-      ++slice_;
-      pos_ = 0;
-    }
-  }
-  const std::vector<grpc::Slice>& slices_;
-  size_t slice_ = 0;
-  size_t pos_ = 0;
-};
-
-// Decodes FileChunk's wire form (unknown fields skipped, as protobuf does).
-bool ParseChunk(const std::vector<grpc::Slice>& slices, RawChunk* chunk) {
-  SliceCursor in(slices);
-  while (!in.done()) {
-    uint64_t tag = 0, v = 0;
-    if (!in.Varint(&tag)) return false;
-    const int field = static_cast<int>(tag >> 3);
-    switch (tag & 7) {
-      case 0:  // varint
-        if (!in.Varint(&v)) return false;
-        if (field == 1) chunk->offset = v;
-        if (field == 4) chunk->last = v != 0;
-        if (field == 6) chunk->file_size = v;
-        break;
-      case 1:  // fixed64
-        if (!in.Fixed(8, &v)) return false;
-        if (field == 3) chunk->xxh3 = v;
-        break;
-      case 2:  // length-delimited
-        if (!in.Varint(&v)) return false;
-        if (field == 2) {
-          chunk->data.clear();  // the last occurrence wins
-          if (!in.Take(v, [chunk](absl::string_view p) {
-                chunk->data.push_back(p);
-              })) {
-            return false;
-          }
-        } else if (field == 5) {
-          if (!in.TakeString(v, &chunk->sha256)) return false;
-        } else if (field == 7) {
-          if (!in.TakeString(v, &chunk->xxh3_128)) return false;
-        } else if (field == 8) {
-          if (!in.TakeString(v, &chunk->stream_xxh3_128)) return false;
-        } else if (!in.Take(v, [](absl::string_view) {})) {
-          return false;
-        }
-        break;
-      case 5:  // fixed32
-        if (!in.Fixed(4, &v)) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
 uint64_t Xxh3Of(const std::vector<absl::string_view>& pieces) {
   if (pieces.size() == 1)
     return XXH3_64bits(pieces[0].data(), pieces[0].size());
@@ -214,7 +78,7 @@ uint64_t Xxh3Of(const std::vector<absl::string_view>& pieces) {
 
 // Fills result->xxh3_128 (and ->sha256) from the digests of a read from
 // offset 0; -1018 when the server's whole-file digest in `last` differs.
-absl::Status FinishFileDigests(StreamDigests* digests, const RawChunk& last,
+absl::Status FinishFileDigests(StreamDigests* digests, const DecodedChunk& last,
                                ReadFileResult* result) {
   result->xxh3_128 = digests->Xxh3_128();
   result->sha256 = digests->FinishSha256();
@@ -305,6 +169,18 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(
   grpc::ChannelArguments args;
   // Chunks are at most a few MiB; leave room above the 4 MiB default.
   args.SetMaxReceiveMessageSize(64 << 20);
+  if (options.stream_window_bytes > 0) {
+    // A fixed receive window bounds what sits ahead of a stop's status for
+    // a slow reader (BDP probing would grow it to several MiB).
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES,
+                options.stream_window_bytes);
+  }
+  // Reconnect attempts close together, so a restarted daemon is found
+  // within reconnect_timeout (gRPC's default back-off starts at 1 s).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
   client->channel_ = grpc::CreateCustomChannel(target, creds, args);
   client->backup_ = v1::Backup::NewStub(client->channel_);
   client->instances_ = v1::Instances::NewStub(client->channel_);
@@ -390,7 +266,7 @@ absl::Status Client::ReadStream(
           channel_.get(), *read_file_method_, &ctx, request));
   grpc::ByteBuffer message;
   std::vector<grpc::Slice> slices;
-  RawChunk chunk;
+  DecodedChunk chunk;
   absl::Status local;  // an error of ours that ends the stream early
   while (reader->Read(&message)) {
     if (cancel != nullptr && cancel->load()) {
@@ -399,7 +275,7 @@ absl::Status Client::ReadStream(
     }
     slices.clear();
     chunk.Reset();
-    if (!message.Dump(&slices).ok() || !ParseChunk(slices, &chunk)) {
+    if (!message.Dump(&slices).ok() || !DecodeFileChunk(slices, &chunk)) {
       local = JetStatus(jet::JET_errInternalError, "malformed FileChunk");
       break;
     }
@@ -468,12 +344,37 @@ absl::Status Client::ExplainCancelledStream(const BackupRef& b,
       backup->backup_id() != b.backup_id) {
     return status;
   }
-  return JetStatusWithReason(
-      jet::JET_errBackupAbortByServer,
-      absl::StrCat("backup stopped by ", backup->stop_initiator(), ": ",
-                   backup->stop_reason(), " (stream cancelled)"),
-      backup->stop_reason(), backup->stop_initiator());
+  return BackupStoppedStatus(b.backup_id, backup->stop_reason(),
+                             backup->stop_initiator());
 }
+
+namespace {
+
+// -1090 marked as a transport failure (IsTransportError), as a bare
+// UNAVAILABLE from gRPC would be.
+absl::Status DaemonGone(const BackupRef& b, absl::Duration waited) {
+  absl::Status status =
+      JetStatus(jet::JET_errInstanceUnavailable,
+                absl::StrCat("lost the connection to jetbackd during backup ",
+                             b.backup_id, " and it did not come back within ",
+                             absl::FormatDuration(waited)));
+  status.SetPayload(kBareCodePayloadUrl,
+                    absl::Cord(absl::StrCat(
+                        static_cast<int>(grpc::StatusCode::UNAVAILABLE))));
+  return status;
+}
+
+// After a transport break, the daemon that answers no longer knows the
+// backup: it restarted, and the backup died with the old process.
+absl::Status BackupGoneAfterRestart(const BackupRef& b,
+                                    const absl::Status& status) {
+  if (JetErrOf(status) != jet::JET_errNoBackup) return status;
+  return JetStatus(jet::JET_errNoBackup,
+                   absl::StrCat("jetbackd restarted; backup ", b.backup_id,
+                                " of instance ", b.instance, " is gone"));
+}
+
+}  // namespace
 
 absl::StatusOr<ReadFileResult> Client::ReadFile(
     const BackupRef& b, uint32_t handle, uint64_t offset, uint64_t length,
@@ -503,6 +404,7 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
     request.set_handle(handle);
     request.set_offset(next);
     request.set_stream_xxh3_128(true);
+    request.set_max_bytes_per_second(read_options.max_bytes_per_second);
     if (length != 0) {
       const uint64_t done = next - offset;
       if (done >= length) break;
@@ -513,15 +415,17 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
                    digests.has_value() ? &*digests : nullptr, &result);
     if (status.ok() || !IsTransportError(status) ||
         attempt >= options_.read_resume_attempts) {
-      if (!status.ok()) return ExplainCancelledStream(b, status);
-      break;
+      if (status.ok()) break;
+      status = ExplainCancelledStream(b, status);
+      return result.resumes > 0 ? BackupGoneAfterRestart(b, status) : status;
     }
     if (result.reached_end) break;
     // Resume once the channel has reconnected (a call on a channel still in
-    // back-off would fail at once and waste an attempt).
+    // back-off would fail at once and waste an attempt); a daemon that is
+    // not back soon is reported as gone rather than waited for.
     if (!channel_->WaitForConnected(
-            absl::ToChronoTime(absl::Now() + options_.call_timeout))) {
-      return status;
+            absl::ToChronoTime(absl::Now() + options_.reconnect_timeout))) {
+      return DaemonGone(b, options_.reconnect_timeout);
     }
     ++result.resumes;
   }

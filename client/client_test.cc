@@ -64,15 +64,21 @@ TEST(ClientTest, UnreachableDaemonIsInstanceUnavailable) {
 }
 
 TEST(ClientTest, DaemonAnswersAreNotTransportErrors) {
-  absl::Status stopped = JetStatusWithReason(jet::JET_errBackupAbortByServer,
-                                             "stopped", "maintenance", "uid:0");
+  absl::Status stopped =
+      BackupStoppedStatus("00ff", "maintenance window", "uid:0");
   EXPECT_FALSE(IsTransportError(stopped));
   EXPECT_EQ(cli::ExitCodeFor(stopped), cli::kExitStopped);
   const std::string text = cli::DescribeError(stopped);
-  EXPECT_NE(text.find("JET_errBackupAbortByServer (-801)"), std::string::npos)
+  // One line that says which backup, who and why, each once.
+  EXPECT_EQ(text,
+            "JET_errBackupAbortByServer (-801): backup 00ff stopped by "
+            "uid:0: maintenance window")
       << text;
-  EXPECT_NE(text.find("reason: maintenance"), std::string::npos) << text;
-  EXPECT_NE(text.find("stopped by: uid:0"), std::string::npos) << text;
+  // A status whose message lacks them still shows reason and initiator.
+  const std::string bare = cli::DescribeError(JetStatusWithReason(
+      jet::JET_errBackupAbortByServer, "stopped", "maintenance", "uid:0"));
+  EXPECT_NE(bare.find("reason: maintenance"), std::string::npos) << bare;
+  EXPECT_NE(bare.find("stopped by: uid:0"), std::string::npos) << bare;
   EXPECT_EQ(cli::ExitCodeFor(JetStatus(jet::JET_errInvalidParameter)),
             cli::kExitJetError);
 }

@@ -38,40 +38,22 @@ absl::Status CheckOpenFileRequest(const v1::OpenFileRequest& req) {
   return absl::OkStatus();
 }
 
-// Fills `plan` from the request and the open file's size. Misaligned,
-// oversized or past-the-end reads get -1003 before the engine is touched.
-absl::Status CheckReadFileRequest(const v1::ReadFileRequest& req,
-                                  HostedInstance* hosted, uint32_t chunk_size,
-                                  ReadPlan* plan) {
+// Fills `plan` from the request alone; the reader thread checks it against
+// the engine's open file (the reaction makes no engine call).
+absl::Status PlanReadFile(const v1::ReadFileRequest& req,
+                          const HostedInstance& hosted,
+                          const DaemonConfig& config, ReadPlan* plan) {
   JB_RETURN_IF_ERROR(CheckBackupId(req.backup_id()));
-  const uint32_t page = hosted->config.page_size;
-  if (req.offset() % page != 0 || req.length() % page != 0) {
-    return JetStatus(jet::JET_errInvalidParameter,
-                     absl::StrCat("offset and length must be multiples of "
-                                  "the page size ",
-                                  page));
-  }
   plan->backup_id = req.backup_id();
   plan->handle = req.handle();
   plan->offset = req.offset();
-  plan->chunk_size = chunk_size;
+  plan->length = req.length();
   plan->stream_digest = req.stream_xxh3_128();
-  jetback::MutexLock lock(&hosted->mu);
-  if (!hosted->file_open) {
-    // Let the engine say what is wrong (-520 / -801 / -1003).
-    plan->end = req.length() == 0 ? UINT64_MAX : req.offset() + req.length();
-    return absl::OkStatus();
-  }
-  const uint64_t size = hosted->file_size;
-  if (req.offset() > size || req.length() > size - req.offset()) {
-    return JetStatus(
-        jet::JET_errInvalidParameter,
-        absl::StrCat("read of [", req.offset(), ", +", req.length(),
-                     ") beyond the file's ", size, " bytes"));
-  }
-  plan->file_size = size;
-  plan->end = req.length() == 0 ? size : req.offset() + req.length();
-  plan->digest = req.offset() == 0 && plan->end == size;
+  plan->rate =
+      EffectiveRate(req.max_bytes_per_second(), hosted.config.max_backup_rate);
+  plan->page_size = hosted.config.page_size;
+  plan->chunk_size = config.chunk_size;
+  plan->reader_nice = config.reader_nice;
   return absl::OkStatus();
 }
 
@@ -114,12 +96,6 @@ void FillLogInfo(const LogList& list, v1::LogInfo* out) {
   out->set_base_name(list.base_name);
 }
 
-void ForgetOpenFile(HostedInstance* hosted) {
-  jetback::MutexLock lock(&hosted->mu);
-  hosted->file_open = false;
-  hosted->file_complete = false;
-}
-
 }  // namespace
 
 grpc::Status BackupService::BeginBackup(grpc::ServerContext* ctx,
@@ -132,7 +108,6 @@ grpc::Status BackupService::BeginBackup(grpc::ServerContext* ctx,
         BeginResult begun,
         hosted->backup().Begin(req->grbit(),
                                BeginOptions{caller.name, req->client_name()}));
-    ForgetOpenFile(hosted);
     resp->set_backup_id(begun.backup_id);
     resp->set_lease_ms(static_cast<uint32_t>(
         absl::ToInt64Milliseconds(host_->config().lease)));
@@ -140,6 +115,7 @@ grpc::Status BackupService::BeginBackup(grpc::ServerContext* ctx,
     resp->set_page_size(hosted->config.page_size);
     resp->set_checkpoint_generation(begun.checkpoint_generation);
     resp->set_chunk_size(host_->config().chunk_size);
+    resp->set_max_bytes_per_second(hosted->config.max_backup_rate);
     return absl::OkStatus();
   });
 }
@@ -168,12 +144,6 @@ grpc::Status BackupService::OpenFile(grpc::ServerContext* ctx,
     JB_ASSIGN_OR_RETURN(OpenedFile opened,
                         hosted->backup().OpenFile(req->backup_id(), req->name(),
                                                   req->offset()));
-    {
-      jetback::MutexLock lock(&hosted->mu);
-      hosted->file_open = true;
-      hosted->file_size = opened.size;
-      hosted->file_complete = false;
-    }
     resp->set_handle(opened.handle);
     resp->set_size(opened.size);
     resp->set_is_log(opened.is_log);
@@ -193,9 +163,8 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* BackupService::ReadFile(
     v1::ReadFileRequest req;
     JB_RETURN_IF_ERROR(ParseReadFileRequest(*raw, &req));
     JB_ASSIGN_OR_RETURN(hosted, host_->Find(req.instance()));
-    return CheckReadFileRequest(req, hosted, host_->config().chunk_size, &plan);
+    return PlanReadFile(req, *hosted, host_->config(), &plan);
   }();
-  plan.reader_nice = host_->config().reader_nice;
   return ReadFileReactor::Start(host_, hosted, ctx, plan, status);
 }
 
@@ -205,12 +174,10 @@ grpc::Status BackupService::CloseFile(grpc::ServerContext* ctx,
   return WithRole(*auth_, *ctx, Role::kRead, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_RETURN_IF_ERROR(CheckBackupId(req->backup_id()));
-    JB_RETURN_IF_ERROR(
+    JB_ASSIGN_OR_RETURN(
+        ClosedFile closed,
         hosted->backup().CloseFile(req->backup_id(), req->handle()));
-    jetback::MutexLock lock(&hosted->mu);
-    resp->set_complete(hosted->file_complete);
-    hosted->file_open = false;
-    hosted->file_complete = false;
+    resp->set_complete(closed.complete);
     return absl::OkStatus();
   });
 }
@@ -262,7 +229,6 @@ grpc::Status BackupService::EndBackup(grpc::ServerContext* ctx,
     JB_RETURN_IF_ERROR(CheckBackupId(req->backup_id()));
     JB_ASSIGN_OR_RETURN(EndResult end,
                         hosted->backup().End(req->backup_id(), req->grbit()));
-    ForgetOpenFile(hosted);
     resp->set_outcome(end.succeeded ? v1::BACKUP_OUTCOME_SUCCEEDED
                                     : v1::BACKUP_OUTCOME_ABORTED);
     resp->set_abort_jet_err(end.abort_jet_err);

@@ -156,6 +156,9 @@ absl::Status ParseInstance(const toml::table& table, const std::string& path,
   }
   out->log_file_size = static_cast<uint64_t>(log_size);
   JB_RETURN_IF_ERROR(r.Bool("circular_logging", &out->circular_logging));
+  int64_t rate = static_cast<int64_t>(out->max_backup_rate);
+  JB_RETURN_IF_ERROR(r.Int("max_backup_rate", 0, int64_t{1} << 40, &rate));
+  out->max_backup_rate = static_cast<uint64_t>(rate);
   JB_RETURN_IF_ERROR(r.Strings("databases", &out->databases));
   if (out->databases.size() > 6) {
     return KeyError(r.Key("databases"), "at most 6 databases per instance");
@@ -269,6 +272,9 @@ absl::Status ParseRoot(const toml::table& root, const std::string& override,
     v = config->max_transaction_ops;
     JB_RETURN_IF_ERROR(s.Int("max_transaction_ops", 1, 1000000, &v));
     config->max_transaction_ops = static_cast<int>(v);
+    v = static_cast<int64_t>(config->max_backup_rate);
+    JB_RETURN_IF_ERROR(s.Int("max_backup_rate", 0, int64_t{1} << 40, &v));
+    config->max_backup_rate = static_cast<uint64_t>(v);
     v = absl::ToInt64Milliseconds(config->keepalive);
     JB_RETURN_IF_ERROR(s.Int("keepalive_ms", 1000, 7200000, &v));
     config->keepalive = absl::Milliseconds(v);
@@ -287,6 +293,7 @@ absl::Status ParseRoot(const toml::table& root, const std::string& override,
     const toml::table* t = instances->get(i)->as_table();
     if (t == nullptr) return KeyError(key, "must be a table");
     InstanceConfig instance;
+    instance.max_backup_rate = config->max_backup_rate;
     JB_RETURN_IF_ERROR(ParseInstance(*t, key, config->state_dir, &instance));
     if (!names.insert(instance.name).second) {
       return KeyError(key + ".name", "duplicate instance name");

@@ -56,6 +56,9 @@ struct InstanceConfig {
   uint32_t page_size = 8192;
   uint64_t log_file_size = 1 << 20;
   bool circular_logging = false;
+  // Ceiling on ReadFile pacing, bytes per second (0: none): protects the
+  // instance's I/O from backups. Defaults to limits.max_backup_rate.
+  uint64_t max_backup_rate = 0;
   // Attached at start, created (with `tables`) when missing.
   std::vector<std::string> databases;
   std::vector<std::string> tables;
@@ -77,6 +80,8 @@ struct DaemonConfig {
   // a busy host the backup yields CPU to the instances' own work.
   int reader_nice = 10;
   int max_transaction_ops = 10000;
+  // Default of every instance's max_backup_rate.
+  uint64_t max_backup_rate = 0;
   absl::Duration keepalive = absl::Seconds(30);
   std::vector<InstanceConfig> instances;
 };

@@ -110,11 +110,7 @@ std::string Host::StopBackup(HostedInstance* hosted, absl::string_view reason,
                              absl::string_view initiator) {
   // The flag first, so a reader between chunks sees it in ReadAt as well.
   std::string id = hosted->backup().Stop(reason, initiator);
-  AbortStreams(hosted,
-               JetStatusWithReason(
-                   jet::JET_errBackupAbortByServer,
-                   absl::StrCat("backup stopped by ", initiator, ": ", reason),
-                   reason, initiator));
+  AbortStreams(hosted, BackupStoppedStatus(id, reason, initiator));
   if (id.empty()) return id;
   LogInfo("backup stopped", {{"instance", hosted->config.name},
                              {"backup_id", id},
@@ -133,10 +129,6 @@ void Host::ExpireIdle(absl::Time now) {
     if (!hosted->backup().ExpireIfIdle(now)) continue;
     LogWarn("backup lease expired",
             {{"instance", hosted->config.name}, {"backup_id", id}});
-    {
-      jetback::MutexLock lock(&hosted->mu);
-      hosted->file_open = false;
-    }
     AbortStreams(hosted.get(),
                  JetStatusWithReason(jet::JET_errNoBackup,
                                      "backup ended: its lease expired",

@@ -2,8 +2,8 @@
 //
 // The instances jetbackd hosts, created from the configuration, plus what the
 // daemon tracks beside the engine: the ReadFile streams running on each
-// instance (so a stop reaches them within one chunk), the size of the file
-// open in each instance's slot, and per-backup throughput for status.
+// instance (so a stop reaches them within one chunk). What is open in a
+// backup's file slot is the engine's alone to know.
 //
 // Thread-safety: all methods may be called concurrently.
 
@@ -40,11 +40,6 @@ struct HostedInstance {
 
   jetback::Mutex mu;
   std::set<ReadStream*> streams ABSL_GUARDED_BY(mu);
-  // Size of the file open in the slot (handle 0), recorded at OpenFile.
-  bool file_open ABSL_GUARDED_BY(mu) = false;
-  uint64_t file_size ABSL_GUARDED_BY(mu) = 0;
-  // Whether a stream delivered the open file through its end.
-  bool file_complete ABSL_GUARDED_BY(mu) = false;
 };
 
 class Host {

@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "daemon/log.h"
 #include "jetback/status.h"
+#include "proto/file_chunk_codec.h"
 #include "proto/jet_status.h"
 
 namespace jetback::daemon {
@@ -50,88 +51,20 @@ class ChunkBuffer {
   char* data_;
 };
 
-// An optional XXH3-128 field of v1::FileChunk.
-struct Digest128 {
-  bool present = false;
-  XXH128_canonical_t value{};
-};
-
-// v1::FileChunk's fields other than data.
-struct ChunkFields {
-  uint64_t offset = 0;
-  uint64_t xxh3 = 0;
-  bool last = false;
-  uint64_t file_size = 0;
-  Digest128 xxh3_128;
-  Digest128 stream_xxh3_128;
-};
-
-char* PutVarint(char* p, uint64_t v) {
-  while (v >= 0x80) {
-    *p++ = static_cast<char>(v | 0x80);
-    v >>= 7;
-  }
-  *p++ = static_cast<char>(v);
-  return p;
-}
-
-char* PutDigest(char* p, char tag, const Digest128& d) {
-  if (!d.present) return p;
-  *p++ = tag;
-  *p++ = sizeof(d.value.digest);
-  std::memcpy(p, d.value.digest, sizeof(d.value.digest));
-  return p + sizeof(d.value.digest);
-}
-
-// Protobuf tags (field number << 3 | wire type) of v1::FileChunk.
-constexpr char kOffsetTag = (1 << 3) | 0;    // varint
-constexpr char kDataTag = (2 << 3) | 2;      // length-delimited
-constexpr char kXxh3Tag = (3 << 3) | 1;      // fixed64
-constexpr char kLastTag = (4 << 3) | 0;      // varint
-constexpr char kFileSizeTag = (6 << 3) | 0;  // varint
-constexpr char kXxh3128Tag = (7 << 3) | 2;   // length-delimited
-constexpr char kStreamXxh3128Tag = (8 << 3) | 2;
-
-// Encodes the FileChunk {fields, data = buffer[0, n)} as the serializer
-// would (fields in number order, proto3 defaults left out), with the data
-// as a slice owning `buffer`: no copy of the bytes.
-grpc::ByteBuffer EncodeChunk(const ChunkFields& f, ChunkBuffer buffer,
-                             size_t n) {
-  char head[2 + 2 * 10];
-  char* p = head;
-  if (f.offset != 0) {
-    *p++ = kOffsetTag;
-    p = PutVarint(p, f.offset);
-  }
-  if (n != 0) {
-    *p++ = kDataTag;
-    p = PutVarint(p, n);
-  }
-  char tail[1 + 8 + 2 + 1 + 10 + 2 * (2 + sizeof(XXH128_canonical_t))];
-  char* q = tail;
-  if (f.xxh3 != 0) {
-    *q++ = kXxh3Tag;
-    for (int i = 0; i < 8; ++i) *q++ = static_cast<char>(f.xxh3 >> (8 * i));
-  }
-  if (f.last) {
-    *q++ = kLastTag;
-    *q++ = 1;
-  }
-  if (f.file_size != 0) {
-    *q++ = kFileSizeTag;
-    q = PutVarint(q, f.file_size);
-  }
-  q = PutDigest(q, kXxh3128Tag, f.xxh3_128);
-  q = PutDigest(q, kStreamXxh3128Tag, f.stream_xxh3_128);
-  grpc::Slice slices[3];
-  size_t count = 0;
-  if (p != head) slices[count++] = grpc::Slice(head, p - head);
-  if (n != 0) slices[count++] = buffer.ReleaseAsSlice(n);
-  if (q != tail) slices[count++] = grpc::Slice(tail, q - tail);
-  return grpc::ByteBuffer(slices, count);
-}
-
 }  // namespace
+
+uint32_t PacedChunkSize(uint32_t chunk_size, uint64_t rate, uint32_t page) {
+  if (rate == 0) return chunk_size;
+  const uint64_t tenth = rate / 10 / page * page;
+  return static_cast<uint32_t>(
+      std::clamp<uint64_t>(tenth, page, std::max(chunk_size, page)));
+}
+
+uint64_t EffectiveRate(uint64_t requested, uint64_t ceiling) {
+  if (ceiling == 0) return requested;
+  if (requested == 0) return ceiling;
+  return std::min(requested, ceiling);
+}
 
 absl::Status ParseReadFileRequest(const grpc::ByteBuffer& raw,
                                   v1::ReadFileRequest* req) {
@@ -183,18 +116,65 @@ ReadFileReactor* ReadFileReactor::Start(Host* host, HostedInstance* hosted,
   return reactor;
 }
 
+absl::Status ReadFileReactor::Resolve() {
+  JB_ASSIGN_OR_RETURN(OpenedFile file, hosted_->backup().OpenFileInfo(
+                                           plan_.backup_id, plan_.handle));
+  const uint32_t page = plan_.page_size;
+  if (plan_.offset % page != 0 || plan_.length % page != 0) {
+    return JetStatus(jet::JET_errInvalidParameter,
+                     absl::StrCat("offset and length must be multiples of "
+                                  "the page size ",
+                                  page));
+  }
+  if (plan_.offset > file.size || plan_.length > file.size - plan_.offset) {
+    return JetStatus(
+        jet::JET_errInvalidParameter,
+        absl::StrCat("read of [", plan_.offset, ", +", plan_.length,
+                     ") beyond the file's ", file.size, " bytes"));
+  }
+  file_size_ = file.size;
+  end_ = plan_.length == 0 ? file.size : plan_.offset + plan_.length;
+  file_digest_ = plan_.offset == 0 && end_ == file.size;
+  chunk_ = PacedChunkSize(plan_.chunk_size, plan_.rate, page);
+  return absl::OkStatus();
+}
+
+bool ReadFileReactor::PaceUntil(absl::Time due) {
+  jetback::MutexLock lock(&mu_);
+  auto stopped = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_reading_;
+  };
+  mu_.AwaitWithDeadline(jetback::Condition(&stopped), due);
+  return !stop_reading_;
+}
+
 void ReadFileReactor::ReaderLoop() {
+  if (absl::Status resolved = Resolve(); !resolved.ok()) {
+    jetback::MutexLock lock(&mu_);
+    if (!stop_reading_) {
+      stop_reading_ = true;
+      final_ = ToGrpcStatus(resolved);
+      if (!write_in_flight_ && !finished_) FinishLocked(*final_);
+    }
+    return;
+  }
   // The whole-file digest is XXH3-128: the per-chunk XXH3-64 guards the
   // transport, this one the file as a whole, at a tenth of SHA-256's cost.
   // With stream_digest, the running XXH3-128 (finishing a copy of the state
   // is O(1)) guards every chunk and the file in one pass.
   XXH3_state_t* digest = nullptr;
-  if (plan_.digest || plan_.stream_digest) {
+  if (file_digest_ || plan_.stream_digest) {
     digest = XXH3_createState();
     XXH3_128bits_reset(digest);
   }
+  const absl::Time started = absl::Now();
   uint64_t offset = plan_.offset;
   while (true) {
+    if (plan_.rate != 0 && offset > plan_.offset) {
+      const double seconds =
+          static_cast<double>(offset - plan_.offset) / plan_.rate;
+      if (!PaceUntil(started + absl::Seconds(seconds))) break;
+    }
     {
       jetback::MutexLock lock(&mu_);
       auto can_read = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -205,8 +185,7 @@ void ReadFileReactor::ReaderLoop() {
     }
     // The read (and page verification) happens here, outside every lock,
     // while the previous chunk is on the wire.
-    const uint64_t want =
-        std::min<uint64_t>(plan_.chunk_size, plan_.end - offset);
+    const uint64_t want = std::min<uint64_t>(chunk_, end_ - offset);
     ChunkBuffer buffer(want);
     size_t n = 0;
     if (want > 0) {
@@ -229,24 +208,22 @@ void ReadFileReactor::ReaderLoop() {
     if (!plan_.stream_digest) fields.xxh3 = XXH3_64bits(buffer.data(), n);
     if (digest != nullptr) XXH3_128bits_update(digest, buffer.data(), n);
     offset += n;
-    fields.last = n == 0 || offset >= plan_.end;
-    if (fields.last) {
-      fields.file_size = plan_.file_size != 0 ? plan_.file_size : offset;
-    }
+    fields.last = n == 0 || offset >= end_;
+    if (fields.last) fields.file_size = file_size_;
     // The running digest is the stream's in every message with
     // stream_digest, and the file's in the last one of a whole-file read.
-    const bool file_digest = fields.last && plan_.digest;
-    if (plan_.stream_digest || file_digest) {
-      Digest128 running{true, {}};
-      XXH128_canonicalFromHash(&running.value, XXH3_128bits_digest(digest));
+    const bool whole_file = fields.last && file_digest_;
+    if (plan_.stream_digest || whole_file) {
+      ChunkDigest running;
+      running.present = true;
+      XXH128_canonical_t canonical;
+      XXH128_canonicalFromHash(&canonical, XXH3_128bits_digest(digest));
+      std::memcpy(running.bytes.data(), canonical.digest, running.bytes.size());
       if (plan_.stream_digest) fields.stream_xxh3_128 = running;
-      if (file_digest) fields.xxh3_128 = running;
+      if (whole_file) fields.xxh3_128 = running;
     }
-    grpc::ByteBuffer message = EncodeChunk(fields, std::move(buffer), n);
-    if (fields.last && plan_.file_size != 0 && offset >= plan_.file_size) {
-      jetback::MutexLock lock(&hosted_->mu);
-      hosted_->file_complete = true;
-    }
+    grpc::ByteBuffer message = EncodeFileChunk(
+        fields, n == 0 ? grpc::Slice() : buffer.ReleaseAsSlice(n), n);
     jetback::MutexLock lock(&mu_);
     if (stop_reading_) break;
     SendLocked(&message);
@@ -286,34 +263,41 @@ void ReadFileReactor::Abort(const absl::Status& why) {
   if (finished_ || aborted_) return;
   aborted_ = true;
   stop_reading_ = true;
+  last_progress_ = absl::Now();
   ready_.reset();
   final_ = ToGrpcStatus(why);
   if (!write_in_flight_) FinishLocked(*final_);
 }
 
-// A stopped stream whose client does not take its pending write is
-// cancelled after the grace period (RST_STREAM); the engine side was
-// released when the stop happened.
+// A stopped stream is cancelled (RST_STREAM) only when its client takes no
+// write at all for the grace period: a slow reader is still reading, and
+// cancelling it would lose the stop's reason. The engine side was released
+// when the stop happened.
 void ReadFileReactor::EscalateIfStalled() {
   jetback::MutexLock lock(&mu_);
   if (!aborted_) return;
   auto settled = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return done_ || finished_;
   };
-  if (mu_.AwaitWithTimeout(jetback::Condition(&settled),
-                           host_->config().stop_grace)) {
+  const absl::Duration grace = host_->config().stop_grace;
+  while (!mu_.AwaitWithDeadline(jetback::Condition(&settled),
+                                last_progress_ + grace)) {
+    if (absl::Now() - last_progress_ < grace) continue;  // it took a write
+    LogWarn("cancelling a stopped ReadFile stream whose client reads nothing",
+            {{"instance", hosted_->config.name},
+             {"peer", ctx_->peer()},
+             {"grace_ms", absl::StrCat(absl::ToInt64Milliseconds(grace))}});
+    // OnCancel/OnDone of a non-inlineable reactor run on gRPC's executor,
+    // never inside TryCancel, and ctx_ lives until OnDone (which needs mu_).
+    ctx_->TryCancel();
     return;
   }
-  LogWarn("cancelling stalled ReadFile stream",
-          {{"instance", hosted_->config.name}, {"peer", ctx_->peer()}});
-  // OnCancel/OnDone of a non-inlineable reactor run on gRPC's executor, never
-  // inside TryCancel, and ctx_ lives until OnDone (which needs mu_).
-  ctx_->TryCancel();
 }
 
 void ReadFileReactor::OnWriteDone(bool ok) {
   jetback::MutexLock lock(&mu_);
   write_in_flight_ = false;
+  last_progress_ = absl::Now();
   if (finished_) return;
   if (!ok) {
     FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED,

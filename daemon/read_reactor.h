@@ -9,9 +9,13 @@
 // that owns the read buffer, so the data is never copied in user space
 // (wire-identical to the typed message; clients parse v1::FileChunk).
 //
+// A paced stream (ReadPlan::rate) waits between chunks on the reader thread,
+// so a stop ends it at once rather than after a queue of chunks.
+//
 // A stop (Abort) ends the stream with the given status at the next write
-// completion, or at once when no write is in flight; if the client does not
-// take the pending write within the grace period the call is cancelled.
+// completion, or at once when no write is in flight. A client that keeps
+// taking writes, however slowly, always gets that status; only one that
+// takes none for the grace period after the stop is cancelled.
 // The object deletes itself once both OnDone ran and the reader thread ended.
 
 #ifndef JETBACK_DAEMON_READ_REACTOR_H_
@@ -32,19 +36,30 @@
 
 namespace jetback::daemon {
 
+// A ReadFile request as the reaction accepted it (no engine call yet): the
+// reader thread resolves it against the engine's open file before reading.
 struct ReadPlan {
   std::string backup_id;
   uint32_t handle = 0;
   uint64_t offset = 0;
-  uint64_t end = UINT64_MAX;  // exclusive; UINT64_MAX: until ReadAt says 0
-  uint64_t file_size = 0;     // 0 when unknown
-  uint32_t chunk_size = 1 << 20;
-  bool digest = false;  // offset 0 to the end: XXH3-128 in the last message
+  uint64_t length = 0;  // 0: to the end
   // The running XXH3-128 of the stream in every message instead of each
   // chunk's XXH3-64.
   bool stream_digest = false;
-  int reader_nice = 0;  // nice value of the reader thread
+  uint64_t rate = 0;  // bytes per second the stream is paced at; 0: none
+  uint32_t page_size = 8192;
+  uint32_t chunk_size = 1 << 20;  // the daemon's chunk size
+  int reader_nice = 0;            // nice value of the reader thread
 };
+
+// Data bytes per message of a stream paced at `rate` bytes per second:
+// about 100 ms worth, whole pages, at least one page, at most `chunk_size`.
+// A stop then reaches a paced agent within one such interval.
+uint32_t PacedChunkSize(uint32_t chunk_size, uint64_t rate, uint32_t page);
+
+// The rate a stream runs at: the agent's request capped by the instance's
+// ceiling (0 means none on either side).
+uint64_t EffectiveRate(uint64_t requested, uint64_t ceiling);
 
 // Parses a raw ReadFile request (-1003 when it is not a ReadFileRequest).
 absl::Status ParseReadFileRequest(const grpc::ByteBuffer& raw,
@@ -72,6 +87,11 @@ class ReadFileReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   ~ReadFileReactor() override;
 
   void ReaderLoop();
+  // Checks the request against the engine's open file and fills the
+  // read's bounds; the stop is checked first (-801), then the bounds (-1003).
+  absl::Status Resolve();
+  // Waits until `due` or a stop; false when the stream must end.
+  bool PaceUntil(absl::Time due);
   // Hands `message` to the wire now, or parks it until the write completes.
   void SendLocked(grpc::ByteBuffer* message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked(const grpc::Status& status)
@@ -83,6 +103,11 @@ class ReadFileReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   HostedInstance* const hosted_;
   grpc::CallbackServerContext* const ctx_;
   const ReadPlan plan_;
+  // Resolved by the reader thread before its first read.
+  uint64_t end_ = UINT64_MAX;  // exclusive
+  uint64_t file_size_ = 0;
+  bool file_digest_ = false;  // offset 0 to the end: XXH3-128 at the end
+  uint32_t chunk_ = 0;
   std::atomic<int> refs_{2};  // OnDone + reader thread
 
   jetback::Mutex mu_;
@@ -91,6 +116,9 @@ class ReadFileReactor : public grpc::ServerWriteReactor<grpc::ByteBuffer>,
   bool done_ ABSL_GUARDED_BY(mu_) = false;  // OnDone ran
   bool stop_reading_ ABSL_GUARDED_BY(mu_) = false;
   bool aborted_ ABSL_GUARDED_BY(mu_) = false;
+  // When the client last took a write (or the stop came): the grace period
+  // of a stopped stream counts from here.
+  absl::Time last_progress_ ABSL_GUARDED_BY(mu_);
   // Status to finish with once the writes before it completed.
   std::optional<grpc::Status> final_ ABSL_GUARDED_BY(mu_);
   // The next message, read while `writing_` is on the wire.

@@ -48,12 +48,7 @@ absl::Status BackupEngineImpl::CheckStop() {
   if (!stop_.load(std::memory_order_acquire)) return absl::OkStatus();
   MutexLock lock(&stop_mu_);
   if (!stop_.load(std::memory_order_relaxed)) return absl::OkStatus();
-  return JetStatusWithReason(
-      jet::JET_errBackupAbortByServer,
-      absl::StrCat("backup stopped by ",
-                   stop_initiator_.empty() ? "the server" : stop_initiator_,
-                   stop_reason_.empty() ? "" : ": ", stop_reason_),
-      stop_reason_, stop_initiator_);
+  return BackupStoppedStatus(stop_backup_id_, stop_reason_, stop_initiator_);
 }
 
 absl::Status BackupEngineImpl::SleepUnlessStopped(absl::Duration d) {
@@ -461,8 +456,24 @@ absl::StatusOr<size_t> BackupEngineImpl::Read(absl::string_view backup_id,
   return n;
 }
 
-absl::Status BackupEngineImpl::CloseFile(absl::string_view backup_id,
-                                         uint32_t handle) {
+absl::StatusOr<OpenedFile> BackupEngineImpl::OpenFileInfo(
+    absl::string_view backup_id, uint32_t handle) {
+  JB_RETURN_IF_ERROR(Gate());
+  MutexLock lock(&mu_);
+  JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
+  JB_RETURN_IF_ERROR(CheckStop());
+  if (handle != 0 || !r->open) {
+    return JetStatus(jet::JET_errInvalidParameter, "file handle is not open");
+  }
+  OpenedFile info;
+  info.size = r->open->size();
+  info.is_log = r->open->is_log();
+  info.generation = r->open->is_log() ? r->open->generation() : 0;
+  return info;
+}
+
+absl::StatusOr<ClosedFile> BackupEngineImpl::CloseFile(
+    absl::string_view backup_id, uint32_t handle) {
   JB_RETURN_IF_ERROR(Gate());
   MutexLock lock(&mu_);
   JB_ASSIGN_OR_RETURN(Running * r, RunningLocked(backup_id));
@@ -478,7 +489,7 @@ absl::Status BackupEngineImpl::CloseFile(absl::string_view backup_id,
       if (e.db == stream->database()) e.done = whole && e.in_session;
     }
   }
-  return absl::OkStatus();
+  return ClosedFile{.complete = whole};
 }
 
 }  // namespace backup_internal

@@ -67,7 +67,10 @@ class BackupEngineImpl : public BackupEngine, private StopGate {
                                 uint64_t offset, absl::Span<char> out) override;
   absl::StatusOr<size_t> Read(absl::string_view backup_id, uint32_t handle,
                               absl::Span<char> buffer) override;
-  absl::Status CloseFile(absl::string_view backup_id, uint32_t handle) override;
+  absl::StatusOr<OpenedFile> OpenFileInfo(absl::string_view backup_id,
+                                          uint32_t handle) override;
+  absl::StatusOr<ClosedFile> CloseFile(absl::string_view backup_id,
+                                       uint32_t handle) override;
   absl::StatusOr<LogList> GetLogInfo(absl::string_view backup_id) override {
     return LogInfo(backup_id, /*truncate_list=*/false);
   }

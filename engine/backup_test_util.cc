@@ -91,7 +91,7 @@ absl::Status StreamFile(BackupEngine& engine, const std::string& id,
     return absl::InternalError(
         absl::StrCat(name, ": streamed ", total, " of ", opened.size));
   }
-  return engine.CloseFile(id, opened.handle);
+  return engine.CloseFile(id, opened.handle).status();
 }
 
 }  // namespace

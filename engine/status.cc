@@ -32,6 +32,18 @@ absl::Status JetStatusWithReason(JetErr err, absl::string_view message,
   return status;
 }
 
+absl::Status BackupStoppedStatus(absl::string_view backup_id,
+                                 absl::string_view reason,
+                                 absl::string_view initiator) {
+  return JetStatusWithReason(
+      jet::JET_errBackupAbortByServer,
+      absl::StrCat("backup ", backup_id.empty() ? "" : backup_id,
+                   backup_id.empty() ? "" : " ", "stopped by ",
+                   initiator.empty() ? "the server" : initiator,
+                   reason.empty() ? "" : ": ", reason),
+      reason, initiator);
+}
+
 JetErr JetErrForBareCode(absl::StatusCode code) {
   switch (code) {
     case absl::StatusCode::kOk:

@@ -34,3 +34,8 @@ if(TARGET client_verify_test)  # not with -DJETBACK_BUILD_TESTS=OFF
     SCRIPTED_READ_SERVER_PATH="$<TARGET_FILE:scripted_read_server>")
   add_dependencies(client_verify_test scripted_read_server)
 endif()
+# The stop reaching slow, paced, stalled and library agents, and agents
+# whose daemon died.
+jetback_cc_test(NAME stop_test SRCS stop_test.cc
+  DEPS jetback_client daemon_test_util client_test_util TIMEOUT 300
+  LABELS client)

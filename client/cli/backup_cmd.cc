@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -44,8 +45,8 @@ struct BackupArgs {
   std::string out;
   bool incremental = false;
   bool truncate_logs = false;
-  double max_rate = 0;  // bytes per second; 0: unlimited
-  bool sha256 = false;  // also record SHA-256 in the manifest
+  uint64_t max_rate = 0;  // bytes per second the daemon paces at; 0: none
+  bool sha256 = false;    // also record SHA-256 in the manifest
 };
 
 absl::Status Interrupted() {
@@ -121,7 +122,10 @@ class BackupRun {
       const JetErr err = end_.abort_jet_err() != 0
                              ? end_.abort_jet_err()
                              : jet::JET_errBackupAbortByServer;
-      ref_.backup_id.clear();  // already ended
+      const std::string id = std::exchange(ref_.backup_id, "");  // ended
+      if (err == jet::JET_errBackupAbortByServer) {
+        return BackupStoppedStatus(id, end_.reason(), end_.initiator());
+      }
       return JetStatusWithReason(err,
                                  "the daemon recorded the backup as aborted",
                                  end_.reason(), end_.initiator());
@@ -164,9 +168,10 @@ class BackupRun {
           done += data.size();
           total_bytes_ += data.size();
           progress_.Update(name, done, opened.size(), total_bytes_);
-          return Throttle();
+          return absl::OkStatus();
         },
-        &g_interrupted);
+        &g_interrupted,
+        ReadFileOptions{.max_bytes_per_second = args_.max_rate});
     // Always before `writer` goes away.
     absl::Status written = appender_.Finish();
     if (!read.ok() || !written.ok()) {
@@ -195,20 +200,6 @@ class BackupRun {
     file->set_xxh3_128((*writer)->xxh3_128_hex());
     file->set_sha256((*writer)->sha256_hex());
     file->set_source(source);
-    return absl::OkStatus();
-  }
-
-  // --max-rate: keeps the average read rate under the limit, waking every
-  // 100 ms so Ctrl-C stays prompt.
-  absl::Status Throttle() {
-    if (args_.max_rate <= 0) return absl::OkStatus();
-    const absl::Time due =
-        start_ +
-        absl::Seconds(static_cast<double>(total_bytes_) / args_.max_rate);
-    for (absl::Time now = absl::Now(); now < due; now = absl::Now()) {
-      if (g_interrupted.load()) return Interrupted();
-      absl::SleepFor(std::min(due - now, absl::Milliseconds(100)));
-    }
     return absl::OkStatus();
   }
 
@@ -248,6 +239,14 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
                    "EndBackup(abort) and nothing was kept in %s\n",
                    args.out.c_str());
       return kExitInterrupted;
+    }
+    if (JetErrOf(status) == jet::JET_errBackupAbortByServer) {
+      // One line: which backup, who stopped it and why.
+      std::fprintf(stderr,
+                   "jetback: %s (JET_errBackupAbortByServer -801); "
+                   "nothing was kept in %s\n",
+                   std::string(status.message()).c_str(), args.out.c_str());
+      return ExitCodeFor(status);
     }
     return ReportError(absl::StrCat("backup of instance ", args.instance,
                                     " failed; nothing was kept in ", args.out),
@@ -295,8 +294,8 @@ void AddBackupCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   cmd->add_flag("--truncate-logs", args->truncate_logs,
                 "Delete the logs the backup made unnecessary (TruncateLog)");
   cmd->add_option("--max-rate", args->max_rate,
-                  "Limit the read rate, bytes per second")
-      ->check(CLI::NonNegativeNumber);
+                  "Have jetbackd pace the backup at this many bytes per "
+                  "second (the instance's max_backup_rate caps it)");
   cmd->add_flag("--sha256", args->sha256,
                 "Also record each file's SHA-256 in the manifest (XXH3-128 "
                 "is always recorded; SHA-256 costs about 0.55 ms CPU per MiB)");

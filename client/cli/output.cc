@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "jetback/client.h"
@@ -23,10 +24,14 @@ std::string DescribeError(const absl::Status& status) {
   const JetErr err = JetErrOf(status);
   std::string text =
       absl::StrCat(JetErrSymbol(err), " (", err, "): ", status.message());
+  // Reason and initiator only where the message does not already say them
+  // (a stop's message does: "backup <id> stopped by <who>: <why>").
   const std::string reason = JetReasonOf(status);
   const std::string initiator = JetInitiatorOf(status);
-  if (!reason.empty()) absl::StrAppend(&text, "; reason: ", reason);
-  if (!initiator.empty()) {
+  if (!reason.empty() && !absl::StrContains(status.message(), reason)) {
+    absl::StrAppend(&text, "; reason: ", reason);
+  }
+  if (!initiator.empty() && !absl::StrContains(status.message(), initiator)) {
     absl::StrAppend(&text,
                     err == jet::JET_errBackupAbortByServer ? "; stopped by: "
                                                            : "; initiator: ",

@@ -39,6 +39,15 @@ struct ClientOptions {
   absl::Duration call_timeout = absl::Seconds(30);
   // How many times ReadFile re-opens its stream after a transport break.
   int read_resume_attempts = 3;
+  // How long ReadFile waits for the daemon to come back after a transport
+  // break before it gives up (-1090): a backup in progress should learn of
+  // a dead daemon in about this long, not after a call timeout.
+  absl::Duration reconnect_timeout = absl::Seconds(2);
+  // The HTTP/2 receive window of a ReadFile stream (BDP probing off). Below
+  // the daemon's chunk size, a slow reader has at most the message it is
+  // handling and the next one ahead of a stop's status; 0 keeps gRPC's
+  // default (BDP probing, windows of several MiB).
+  int stream_window_bytes = 32 << 10;
 };
 
 // unix:<state>/jetbackd.sock, <state> = $JETBACK_STATE_DIR or ./jetback-state
@@ -74,6 +83,8 @@ struct ReadFileOptions {
   // Also compute the SHA-256 of the delivered bytes (costs about 0.6 ms per
   // MiB; the stream is verified without it).
   bool sha256 = false;
+  // Ask the daemon to pace the stream (bytes per second; 0: full speed).
+  uint64_t max_bytes_per_second = 0;
 };
 
 class Client {
@@ -99,7 +110,11 @@ class Client {
   // during the call only). Every message is checked before its data is
   // delivered (the stream's running XXH3-128), and a read from offset 0
   // against the file's XXH3-128 at the end (-1018 on mismatch). A transport
-  // break resumes at the next undelivered offset (up to read_resume_attempts).
+  // break resumes at the next undelivered offset (up to read_resume_attempts)
+  // once the daemon answers again within reconnect_timeout; otherwise -1090
+  // (a transport error). A daemon that restarted meanwhile answers -520
+  // ("jetbackd restarted; backup ... is gone"). A stop is -801 with its
+  // reason and initiator, also when the daemon had to cancel the stream.
   // An error from `on_chunk` or a set `cancel` ends the stream and is returned
   // as is (cancel: -800 JET_errBackupAbortByCaller).
   absl::StatusOr<ReadFileResult> ReadFile(

@@ -70,6 +70,13 @@ struct OpenedFile {
   uint32_t generation = 0;
 };
 
+// What CloseFile reports about the file it closed.
+struct ClosedFile {
+  // Read from its start (or the offset it was opened at) to its end, so it
+  // counts as copied (a log then may be truncated, a database stamped).
+  bool complete = false;
+};
+
 struct LogList {
   std::vector<std::string> files;  // full paths, generation order
   uint32_t gen_low = 0;
@@ -146,9 +153,14 @@ class BackupEngine {
                                       uint32_t handle,
                                       absl::Span<char> buffer) = 0;
 
+  // The open file of `handle`, as OpenFile reported it: what the daemon
+  // needs to plan a ReadFile stream. -520, -801, -1003 (not open).
+  virtual absl::StatusOr<OpenedFile> OpenFileInfo(absl::string_view backup_id,
+                                                  uint32_t handle) = 0;
+
   // JetCloseFileInstance. Does not check the abort flag. -520, -1003.
-  virtual absl::Status CloseFile(absl::string_view backup_id,
-                                 uint32_t handle) = 0;
+  virtual absl::StatusOr<ClosedFile> CloseFile(absl::string_view backup_id,
+                                               uint32_t handle) = 0;
 
   // JetGetLogInfoInstance2 / JetGetTruncateLogInfoInstance. The first of
   // either rolls the log and fixes the lists (section 4.1).

@@ -13,17 +13,18 @@
 
 #include <string>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "jetback/jet_err.h"
 
 namespace jetback {
 
 // Payload type URLs. Values are the decimal JET_ERR and plain UTF-8 text.
-inline constexpr absl::string_view kJetErrPayloadUrl = "type.jetback.dev/jet_err";
-inline constexpr absl::string_view kReasonPayloadUrl = "type.jetback.dev/reason";
+inline constexpr absl::string_view kJetErrPayloadUrl =
+    "type.jetback.dev/jet_err";
+inline constexpr absl::string_view kReasonPayloadUrl =
+    "type.jetback.dev/reason";
 inline constexpr absl::string_view kInitiatorPayloadUrl =
     "type.jetback.dev/initiator";
 
@@ -32,6 +33,14 @@ absl::Status JetStatus(JetErr err, absl::string_view message = {});
 
 // As JetStatus, plus why and by whom (used for -801 and lease expiry).
 absl::Status JetStatusWithReason(JetErr err, absl::string_view message,
+                                 absl::string_view reason,
+                                 absl::string_view initiator);
+
+// The one -801 JET_errBackupAbortByServer status: "backup <id> stopped by
+// <initiator>: <reason>", with reason and initiator as payloads. Built here
+// for the engine's abort flag, the daemon's stream abort and the client's
+// account of a cancelled stream alike.
+absl::Status BackupStoppedStatus(absl::string_view backup_id,
                                  absl::string_view reason,
                                  absl::string_view initiator);
 
@@ -51,17 +60,17 @@ JetErr JetErrForBareCode(absl::StatusCode code);
 }  // namespace jetback
 
 // Returns from the current function when `expr` is not OK.
-#define JB_RETURN_IF_ERROR(expr)                              \
-  do {                                                        \
-    ::absl::Status jb_status_ = (expr);                       \
-    if (!jb_status_.ok()) return jb_status_;                  \
+#define JB_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::absl::Status jb_status_ = (expr);      \
+    if (!jb_status_.ok()) return jb_status_; \
   } while (0)
 
 #define JB_STATUS_CONCAT_INNER_(a, b) a##b
 #define JB_STATUS_CONCAT_(a, b) JB_STATUS_CONCAT_INNER_(a, b)
 
 // `lhs = value of expr`, or return its error. lhs may declare a variable.
-#define JB_ASSIGN_OR_RETURN(lhs, expr)                                     \
+#define JB_ASSIGN_OR_RETURN(lhs, expr)                                      \
   JB_ASSIGN_OR_RETURN_IMPL_(JB_STATUS_CONCAT_(jb_statusor_, __LINE__), lhs, \
                             expr)
 #define JB_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
