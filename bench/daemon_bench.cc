@@ -247,8 +247,10 @@ double ClientStreamOnce(const std::shared_ptr<grpc::Channel>& channel,
   return bytes / 1048576.0 / secs;
 }
 
-std::unique_ptr<jetback::Client> ConnectClient(const Daemon& d, bool tcp) {
+std::unique_ptr<jetback::Client> ConnectClient(const Daemon& d, bool tcp,
+                                               int window = -1) {
   jetback::ClientOptions options;
+  if (window >= 0) options.stream_window_bytes = window;
   if (tcp) {
     options.server = "tcp:" + d.tcp_target;
     options.tls_ca = d.dir + "/ca.pem";
@@ -328,12 +330,30 @@ void Fill(const std::shared_ptr<grpc::Channel>& channel, int mib) {
   }
 }
 
-void StopLatency(const Daemon& d, int stops) {
-  auto agent_channel = Connect(d, false);
+// How the agent of a stop-latency run reads.
+struct StopMode {
+  const char* name;
+  uint64_t rate = 0;          // asks jetbackd to pace the stream
+  absl::Duration pace;        // its own work per message
+  bool fixed_window = false;  // libjetback_client's receive window
+};
+
+void StopLatency(const Daemon& d, int stops, const StopMode& mode) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetMaxReceiveMessageSize(16 << 20);
+  if (mode.fixed_window) {
+    args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+    args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 32 << 10);
+  }
+  auto agent_channel = grpc::CreateCustomChannel(
+      d.unix_target, grpc::InsecureChannelCredentials(), args);
   auto operator_stub = jetback::v1::Backup::NewStub(Connect(d, false));
   std::vector<double> ms;
   std::vector<int> drained;
-  int not_801 = 0;
+  int not_801 = 0, without_reason = 0;
+  absl::Duration interval;  // the agent's time per message, averaged
+  int messages = 0;
   for (int i = 0; i < stops; ++i) {
     Session s;
     s.stub = jetback::v1::Backup::NewStub(agent_channel);
@@ -341,12 +361,21 @@ void StopLatency(const Daemon& d, int stops) {
     jetback::v1::ReadFileRequest req;
     req.set_instance("bench");
     req.set_backup_id(s.id);
+    req.set_max_bytes_per_second(mode.rate);
     grpc::ClientContext ctx;
     auto reader = s.stub->ReadFile(&ctx, req);
     jetback::v1::FileChunk chunk;
+    // Two messages first, so the stream (and any pacing) is in its stride;
+    // the agent's interval is the time from one to the next.
     if (!reader->Read(&chunk)) Die("no first chunk");
-    // The agent keeps reading (as a real agent does) while the operator
-    // stops; latency is stop-sent -> agent's Finish() returned -801.
+    const absl::Time first_at = absl::Now();
+    absl::SleepFor(mode.pace);
+    if (!reader->Read(&chunk)) Die("no second chunk");
+    interval += absl::Now() - first_at;
+    absl::SleepFor(mode.pace);
+    messages += 1;
+    // The agent keeps reading at its pace while the operator stops;
+    // latency is stop-sent -> agent's Finish() returned -801.
     absl::Time stop_sent;  // written by `op`, read after join
     std::thread op([&] {
       jetback::v1::StopBackupRequest stop;
@@ -358,7 +387,10 @@ void StopLatency(const Daemon& d, int stops) {
       Check(operator_stub->StopBackup(&c, stop, &stopped), "StopBackup");
     });
     std::vector<absl::Time> reads;  // when each later message arrived
-    while (reader->Read(&chunk)) reads.push_back(absl::Now());
+    while (reader->Read(&chunk)) {
+      reads.push_back(absl::Now());
+      absl::SleepFor(mode.pace);
+    }
     const grpc::Status end = reader->Finish();
     const absl::Time seen = absl::Now();
     op.join();
@@ -367,18 +399,25 @@ void StopLatency(const Daemon& d, int stops) {
     const int after = static_cast<int>(
         reads.end() - std::upper_bound(reads.begin(), reads.end(), stop_sent));
     drained.push_back(after);
-    if (jetback::JetErrOf(jetback::FromGrpcStatus(end)) != -801) ++not_801;
+    const absl::Status status = jetback::FromGrpcStatus(end);
+    if (jetback::JetErrOf(status) != -801) ++not_801;
+    if (jetback::JetReasonOf(status) != "bench" ||
+        jetback::JetInitiatorOf(status).empty()) {
+      ++without_reason;
+    }
     ms.push_back(absl::ToDoubleMilliseconds(seen - stop_sent));
     End(&s);
   }
   std::sort(ms.begin(), ms.end());
   std::sort(drained.begin(), drained.end());
   std::printf(
-      "stop_latency stops=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
-      "not_801=%d drained_msgs_p50=%d p99=%d max=%d\n",
-      stops, ms[ms.size() / 2],
-      ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back(), not_801,
-      drained[drained.size() / 2],
+      "stop_latency mode=%s stops=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f "
+      "interval_ms=%.1f not_801=%d without_reason=%d drained_msgs_p50=%d "
+      "p99=%d max=%d\n",
+      mode.name, stops, ms[ms.size() / 2],
+      ms[std::min(ms.size() - 1, ms.size() * 99 / 100)], ms.back(),
+      absl::ToDoubleMilliseconds(interval / std::max(messages, 1)), not_801,
+      without_reason, drained[drained.size() / 2],
       drained[std::min(drained.size() - 1, drained.size() * 99 / 100)],
       drained.back());
 }
@@ -429,6 +468,19 @@ int main(int argc, char** argv) {
       stub_cpu.client_ms_per_mib += s.client_ms_per_mib / runs;
       raw_rates.push_back(RawCopy(tcp ? "tcp" : "unix", db));
     }
+    // The library's fixed 32 KiB receive window against gRPC's BDP-sized
+    // one, paired run by run.
+    std::vector<double> window_ratios;
+    {
+      std::unique_ptr<jetback::Client> bdp = ConnectClient(d, tcp, 0);
+      for (int r = 0; r < runs; ++r) {
+        const double fixed = ClientStreamOnce(channel, client.get());
+        const double grown = ClientStreamOnce(channel, bdp.get());
+        window_ratios.push_back(fixed / grown);
+      }
+      std::printf("window %s fixed_32k_vs_bdp_ratio=%.2f\n",
+                  tcp ? "tcp+mtls" : "unix", Median(window_ratios));
+    }
     const double api = Median(api_rates), stub = Median(stub_rates),
                  raw = Median(raw_rates);
     std::printf(
@@ -444,7 +496,11 @@ int main(int argc, char** argv) {
         api_cpu.client_ms_per_mib, stub_cpu.daemon_ms_per_mib,
         stub_cpu.client_ms_per_mib);
   }
-  if (stops > 0) StopLatency(d, stops);
+  if (stops > 0) {
+    StopLatency(d, stops, {"full"});
+    StopLatency(d, stops, {"paced", 1 << 20, absl::ZeroDuration(), true});
+    StopLatency(d, stops, {"slow", 0, absl::Milliseconds(50), true});
+  }
   const std::string dir = d.dir;
   ::kill(d.pid, SIGTERM);
   ::waitpid(d.pid, nullptr, 0);
