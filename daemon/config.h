@@ -56,6 +56,11 @@ struct InstanceConfig {
   uint32_t page_size = 8192;
   uint64_t log_file_size = 1 << 20;
   bool circular_logging = false;
+  // A page that fails verification while streamed is read again up to
+  // page_read_attempts times in all; the n-th retry first waits n times
+  // page_read_backoff. ESE's reference: 17 tries, 13.6 s in total.
+  int page_read_attempts = 17;
+  absl::Duration page_read_backoff = absl::Milliseconds(100);
   // Attached at start, created (with `tables`) when missing.
   std::vector<std::string> databases;
   std::vector<std::string> tables;
