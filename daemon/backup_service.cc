@@ -9,6 +9,22 @@
 namespace jetback::daemon {
 namespace {
 
+v1::BackupSlot ToProtoSlot(BackupSlotKind kind) {
+  switch (kind) {
+    case BackupSlotKind::kNone:
+      return v1::BACKUP_SLOT_NONE;
+    case BackupSlotKind::kFull:
+      return v1::BACKUP_SLOT_FULL;
+    case BackupSlotKind::kCopy:
+      return v1::BACKUP_SLOT_COPY;
+    case BackupSlotKind::kIncremental:
+      return v1::BACKUP_SLOT_INCREMENTAL;
+    case BackupSlotKind::kDifferential:
+      return v1::BACKUP_SLOT_DIFFERENTIAL;
+  }
+  return v1::BACKUP_SLOT_NONE;
+}
+
 absl::Status CheckBackupId(absl::string_view backup_id) {
   // The engine reads an empty id as "the running backup"; over the wire a
   // backup is only reachable by the id its owner was given.
@@ -234,22 +250,16 @@ grpc::Status BackupService::EndBackup(grpc::ServerContext* ctx,
     resp->set_abort_jet_err(end.abort_jet_err);
     resp->set_reason(end.reason);
     resp->set_initiator(end.initiator);
-    switch (end.slot) {
-      case BackupSlotKind::kNone:
-        resp->set_slot(v1::BACKUP_SLOT_NONE);
-        break;
-      case BackupSlotKind::kFull:
-        resp->set_slot(v1::BACKUP_SLOT_FULL);
-        break;
-      case BackupSlotKind::kCopy:
-        resp->set_slot(v1::BACKUP_SLOT_COPY);
-        break;
-      case BackupSlotKind::kIncremental:
-        resp->set_slot(v1::BACKUP_SLOT_INCREMENTAL);
-        break;
-      case BackupSlotKind::kDifferential:
-        resp->set_slot(v1::BACKUP_SLOT_DIFFERENTIAL);
-        break;
+    resp->set_slot(ToProtoSlot(end.slot));
+    resp->set_intended_slot(ToProtoSlot(end.intended_slot));
+    for (const std::string& path : end.stamped) {
+      resp->add_stamped_databases(path);
+    }
+    for (const EndResult::LeftOut& out : end.left_out) {
+      v1::LeftOutDatabase* d = resp->add_left_out();
+      d->set_database(out.path);
+      d->set_jet_err(out.jet_err);
+      d->set_reason(out.reason);
     }
     resp->set_gen_low(end.gen_low);
     resp->set_gen_high(end.gen_high);

@@ -159,6 +159,12 @@ absl::Status ParseInstance(const toml::table& table, const std::string& path,
   int64_t rate = static_cast<int64_t>(out->max_backup_rate);
   JB_RETURN_IF_ERROR(r.Int("max_backup_rate", 0, int64_t{1} << 40, &rate));
   out->max_backup_rate = static_cast<uint64_t>(rate);
+  int64_t attempts = out->page_read_attempts;
+  JB_RETURN_IF_ERROR(r.Int("page_read_attempts", 1, 1000, &attempts));
+  out->page_read_attempts = static_cast<int>(attempts);
+  int64_t backoff_ms = absl::ToInt64Milliseconds(out->page_read_backoff);
+  JB_RETURN_IF_ERROR(r.Int("page_read_backoff_ms", 0, 60000, &backoff_ms));
+  out->page_read_backoff = absl::Milliseconds(backoff_ms);
   JB_RETURN_IF_ERROR(r.Strings("databases", &out->databases));
   if (out->databases.size() > 6) {
     return KeyError(r.Key("databases"), "at most 6 databases per instance");

@@ -59,6 +59,11 @@ struct InstanceConfig {
   // Ceiling on ReadFile pacing, bytes per second (0: none): protects the
   // instance's I/O from backups. Defaults to limits.max_backup_rate.
   uint64_t max_backup_rate = 0;
+  // A page that fails verification while streamed is read again up to
+  // page_read_attempts times in all; the n-th retry first waits n times
+  // page_read_backoff. ESE's reference: 17 tries, 13.6 s in total.
+  int page_read_attempts = 17;
+  absl::Duration page_read_backoff = absl::Milliseconds(100);
   // Attached at start, created (with `tables`) when missing.
   std::vector<std::string> databases;
   std::vector<std::string> tables;

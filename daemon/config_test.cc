@@ -26,6 +26,21 @@ TEST(ConfigTest, MinimalFileGetsDefaults) {
   EXPECT_EQ(c->instances[0].data_dir, "/var/lib/jetback/a");
   EXPECT_EQ(c->instances[0].log_dir, "/var/lib/jetback/a/logs");
   EXPECT_EQ(c->instances[0].page_size, 8192u);
+  // ESE's page-read retries: 17 reads, 100 ms x n before the n-th retry
+  // (13.6 s in all).
+  EXPECT_EQ(c->instances[0].page_read_attempts, 17);
+  EXPECT_EQ(c->instances[0].page_read_backoff, absl::Milliseconds(100));
+}
+
+TEST(ConfigTest, PageReadRetriesPerInstance) {
+  absl::StatusOr<DaemonConfig> c = ParseConfig(
+      "[[instances]]\nname = \"a\"\npage_read_attempts = 3\n"
+      "page_read_backoff_ms = 5\n[[instances]]\nname = \"b\"\n",
+      "t.toml", "/s");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->instances[0].page_read_attempts, 3);
+  EXPECT_EQ(c->instances[0].page_read_backoff, absl::Milliseconds(5));
+  EXPECT_EQ(c->instances[1].page_read_attempts, 17);
 }
 
 TEST(ConfigTest, StateDirOverrideWins) {
@@ -110,6 +125,10 @@ TEST(ConfigTest, ErrorsNameTheKey) {
        "instances[0].circular_logging"},
       {"[limits]\nreader_nice = -5\n[[instances]]\nname = \"a\"\n",
        "limits.reader_nice"},
+      {"[[instances]]\nname = \"a\"\npage_read_attempts = 0\n",
+       "instances[0].page_read_attempts"},
+      {"[[instances]]\nname = \"a\"\npage_read_backoff_ms = -1\n",
+       "instances[0].page_read_backoff_ms"},
       {"[[instances]\n", "t.toml:1"},
   };
   for (const BadCase& c : cases) {

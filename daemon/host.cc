@@ -54,6 +54,7 @@ absl::Status Host::Start() {
     InstanceOptions options;
     options.name = ic.name;
     options.log_dir = ic.log_dir;
+    options.data_dir = ic.data_dir;
     options.system_dir = ic.system_dir;
     options.base_name = ic.base_name;
     options.page_size = ic.page_size;
@@ -74,6 +75,8 @@ absl::Status Host::Start() {
       JB_RETURN_IF_ERROR(EnsureTables(db, ic.tables));
     }
     instance->backup().SetLease(config_.lease);
+    instance->backup().SetReadRetries(ic.page_read_attempts,
+                                      ic.page_read_backoff);
     auto hosted = std::make_unique<HostedInstance>();
     hosted->config = ic;
     hosted->instance = instance;

@@ -196,10 +196,11 @@ void Server::AcceptLoop() {
 }
 
 bool Server::Live() {
+  const absl::Time deadline = absl::Now() + absl::Seconds(2);
   grpc::health::v1::HealthCheckRequest req;
   grpc::health::v1::HealthCheckResponse resp;
   grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  ctx.set_deadline(absl::ToChronoTime(deadline));
   grpc::Status s =
       grpc::health::v1::Health::NewStub(inproc_)->Check(&ctx, req, &resp);
   if (!s.ok() ||
@@ -207,10 +208,52 @@ bool Server::Live() {
     LogWarn("liveness check failed", {{"error", s.error_message()}});
     return false;
   }
-  for (HostedInstance* hosted : host_->instances()) {
-    (void)hosted->backup().InProgress();
+  const absl::Status engines = ProbeEngines(deadline);
+  if (!engines.ok()) {
+    LogWarn("liveness check failed", {{"error", engines.ToString()}});
+    return false;
   }
   return true;
+}
+
+absl::Status Server::ProbeEngines(absl::Time deadline) {
+  std::shared_ptr<ProbeRun> run;
+  {
+    jetback::MutexLock lock(&probe_mu_);
+    if (probe_ != nullptr) {
+      jetback::MutexLock run_lock(&probe_->mu);
+      if (!probe_->done) {
+        return JetStatus(jet::JET_errInstanceUnavailable,
+                         "an earlier engine probe is still stuck");
+      }
+    }
+    probe_ = std::make_shared<ProbeRun>();
+    run = probe_;
+  }
+  // On its own thread, so a stuck lock costs the probe, not the caller; the
+  // thread owns its share of `run` and ends whenever the lock frees.
+  std::thread([run, host = host_] {
+    absl::Status status;
+    for (HostedInstance* hosted : host->instances()) {
+      status = hosted->instance->Probe();
+      if (!status.ok()) {
+        status = JetStatus(JetErrOf(status),
+                           absl::StrCat("instance ", hosted->config.name, ": ",
+                                        status.message()));
+        break;
+      }
+    }
+    jetback::MutexLock lock(&run->mu);
+    run->status = status;
+    run->done = true;
+  }).detach();
+  jetback::MutexLock lock(&run->mu);
+  if (!run->mu.AwaitWithDeadline(jetback::Condition(&run->done), deadline)) {
+    return JetStatus(jet::JET_errInstanceUnavailable,
+                     "engine probe did not finish within its deadline (a "
+                     "commit, checkpoint or backup holds a lock)");
+  }
+  return run->status;
 }
 
 void Server::Shutdown(absl::Time deadline) {

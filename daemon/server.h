@@ -23,6 +23,7 @@
 #include "daemon/auth.h"
 #include "daemon/host.h"
 #include "daemon/services.h"
+#include "jetback/mutex.h"
 
 namespace jetback::daemon {
 
@@ -35,9 +36,11 @@ class Server {
                                                        Authorizer* auth);
   ~Server();
 
-  // A real liveness check for the watchdog: a health Check through the
-  // server's own in-process channel (proves the server answers calls) and
-  // every instance's backup state readable (proves no engine lock is stuck).
+  // A real liveness check for the watchdog, within 2 s: a health Check
+  // through the server's own in-process channel (proves the server answers
+  // calls) and every instance's Instance::Probe (takes and releases the
+  // locks a wedged commit, checkpoint or backup would hold, and reads each
+  // catalog). A probe still stuck from an earlier call fails it at once.
   bool Live();
 
   // Stops accepting, then shuts gRPC down: calls still running at
@@ -51,6 +54,14 @@ class Server {
   Server(Host* host, Authorizer* auth);
   absl::Status ListenUnix(const std::string& path);
   void AcceptLoop();
+  // Every instance's Probe on a helper thread, waited for until `deadline`.
+  absl::Status ProbeEngines(absl::Time deadline);
+
+  struct ProbeRun {
+    jetback::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    absl::Status status ABSL_GUARDED_BY(mu);
+  };
 
   Host* const host_;
   Authorizer* const auth_;
@@ -64,6 +75,8 @@ class Server {
   std::vector<std::string> addresses_;
   int wake_pipe_[2] = {-1, -1};
   std::thread acceptor_;
+  jetback::Mutex probe_mu_;
+  std::shared_ptr<ProbeRun> probe_ ABSL_GUARDED_BY(probe_mu_);
 };
 
 }  // namespace jetback::daemon

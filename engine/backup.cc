@@ -308,6 +308,7 @@ absl::StatusOr<OpenedFile> BackupEngineImpl::OpenDatabase(Running& r,
   }
   entry.in_session = true;
   entry.done = false;
+  entry.dropped_by = absl::OkStatus();
   stream->cursor = offset;
   r.open = stream;
   r.open_offset = offset;
@@ -406,6 +407,7 @@ absl::StatusOr<size_t> BackupEngineImpl::ReadAt(absl::string_view backup_id,
       if (e.db == stream->database()) {
         e.in_session = false;
         e.done = false;
+        e.dropped_by = n.status();
       }
     }
     r.open.reset();

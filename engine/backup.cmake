@@ -1,6 +1,6 @@
 # Owned by the streaming backup / restore engine. Paths relative to engine/.
 set(JETBACK_BACKUP_SOURCES backup.cc backup_logs.cc backup_stream.cc
-  restore.cc restore_check.cc restore_verify.cc)
+  restore.cc restore_check.cc restore_replay.cc restore_verify.cc)
 
 # Registered by engine/CMakeLists.txt once jetback_engine exists.
 function(jetback_backup_tests)

@@ -28,8 +28,9 @@ namespace jetback::backup_internal {
 
 struct DbEntry {
   BackupDatabase* db = nullptr;
-  bool in_session = true;  // not dropped by a read error
-  bool done = false;       // stream read to the end and closed
+  bool in_session = true;   // not dropped by a read error
+  bool done = false;        // stream read to the end and closed
+  absl::Status dropped_by;  // the read error that took it out of the session
 };
 
 struct Running {

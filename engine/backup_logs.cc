@@ -156,27 +156,46 @@ absl::StatusOr<uint32_t> BackupEngineImpl::TruncateLog(
 void BackupEngineImpl::StampLocked(Running& r, uint32_t grbit, EndResult& res) {
   const bool truncated =
       r.logs_truncated || (grbit & JET_bitBackupTruncateDone) != 0;
-  res.slot = r.full
-                 ? (truncated ? BackupSlotKind::kFull : BackupSlotKind::kCopy)
-                 : (truncated ? BackupSlotKind::kIncremental
-                              : BackupSlotKind::kDifferential);
+  res.intended_slot =
+      r.full ? (truncated ? BackupSlotKind::kFull : BackupSlotKind::kCopy)
+             : (truncated ? BackupSlotKind::kIncremental
+                          : BackupSlotKind::kDifferential);
   BackupInfo info = r.mark;
   info.gen_low = r.copy_mic;
   info.gen_high = r.copy_mac - 1;
   res.gen_low = info.gen_low;
   res.gen_high = info.gen_high;
-  if ((grbit & JET_bitBackupNoDbHeaderUpdate) != 0) return;
   for (const DbEntry& e : r.dbs) {
-    if (r.full && !(e.in_session && e.done)) continue;
+    if (r.full && !(e.in_session && e.done)) {
+      EndResult::LeftOut out;
+      out.path = e.db->path();
+      if (!e.dropped_by.ok()) {
+        out.jet_err = JetErrOf(e.dropped_by);
+        out.reason = std::string(e.dropped_by.message());
+      } else {
+        out.reason = "not read to the end";
+      }
+      res.left_out.push_back(std::move(out));
+      continue;
+    }
+    if ((grbit & JET_bitBackupNoDbHeaderUpdate) != 0) continue;
     // A slot only moves forward.
-    if (MarkBefore(info, SlotOf(e.db->HeaderInfo(), res.slot))) continue;
-    absl::Status st = e.db->StampBackup(res.slot, info);
+    if (MarkBefore(info, SlotOf(e.db->HeaderInfo(), res.intended_slot))) {
+      continue;
+    }
+    absl::Status st = e.db->StampBackup(res.intended_slot, info);
     if (!st.ok()) {
       // As the reference: a failed stamp is a warning, End still succeeds.
       absl::StrAppend(&res.reason, res.reason.empty() ? "" : "; ", "header of ",
                       e.db->path(), " not stamped: ", st.message());
+      res.left_out.push_back(
+          {e.db->path(), JetErrOf(st),
+           absl::StrCat("header not stamped: ", st.message())});
+      continue;
     }
+    res.stamped.push_back(e.db->path());
   }
+  if (!res.stamped.empty()) res.slot = res.intended_slot;
 }
 
 absl::StatusOr<EndResult> BackupEngineImpl::End(absl::string_view backup_id,

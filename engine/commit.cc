@@ -188,8 +188,11 @@ absl::Status InstanceImpl::WriteCheckpointFile(uint64_t redo_lsn) {
   {
     jetback::ReaderMutexLock lock(&dbs_mu_);
     for (auto& db : dbs_) {
-      info.databases.push_back(
-          {db->path(), db->file()->db_signature(), db->file()->dbtime()});
+      // Checked at create / attach / recovery, so it cannot fail here.
+      absl::StatusOr<std::string> recorded = RecordedPath(db->path());
+      info.databases.push_back({recorded.ok() ? *recorded : db->path(),
+                                db->file()->db_signature(),
+                                db->file()->dbtime()});
     }
   }
   JB_RETURN_IF_ERROR(

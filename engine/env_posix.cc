@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "jetback/env.h"
 #include "jetback/status.h"
@@ -111,6 +113,15 @@ class PosixFile : public File {
   bool direct_;
 };
 
+class PosixFileLock : public FileLock {
+ public:
+  explicit PosixFileLock(int fd) : fd_(fd) {}
+  ~PosixFileLock() override { close(fd_); }  // closing drops the flock
+
+ private:
+  int fd_;
+};
+
 class PosixEnv : public Env {
  public:
   absl::StatusOr<std::unique_ptr<File>> OpenFile(const std::string& path,
@@ -210,6 +221,44 @@ class PosixEnv : public Env {
     struct stat st;
     if (stat(path.c_str(), &st) != 0) return ErrnoStatus(errno, "stat", path);
     return static_cast<uint64_t>(st.st_size);
+  }
+
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFile(
+      const std::string& path, absl::string_view holder) override {
+    const bool lock_file = !holder.empty();
+    int fd = open(
+        path.c_str(),
+        lock_file ? O_RDWR | O_CREAT | O_CLOEXEC : O_RDONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return ErrnoStatus(errno, "open", path);
+    while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      std::string who;
+      // A lock file names its holder; a database locked in place does not.
+      if (err == EWOULDBLOCK && (lock_file || absl::EndsWith(path, ".lock"))) {
+        char buf[256];
+        ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+        if (n > 0) who.assign(buf, static_cast<size_t>(n));
+        while (!who.empty() && (who.back() == '\n' || who.back() == '\0')) {
+          who.pop_back();
+        }
+      }
+      close(fd);
+      if (err != EWOULDBLOCK) return ErrnoStatus(err, "flock", path);
+      return JetStatus(jet::JET_errFileAccessDenied,
+                       absl::StrCat(path, " is locked by ",
+                                    who.empty() ? "another process" : who));
+    }
+    if (lock_file) {
+      std::string text = absl::StrCat(holder, "\n");
+      if (ftruncate(fd, 0) != 0 || pwrite(fd, text.data(), text.size(), 0) !=
+                                       static_cast<ssize_t>(text.size())) {
+        const int err = errno;
+        close(fd);
+        return ErrnoStatus(err, "write", path);
+      }
+    }
+    return std::unique_ptr<FileLock>(new PosixFileLock(fd));
   }
 };
 

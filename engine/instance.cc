@@ -1,8 +1,14 @@
-// Instance lifecycle: Init with crash recovery, Term, attach / detach, and
-// the BackupSource view.
+// Instance lifecycle: Init (crash recovery itself is crash_recovery.cc),
+// Term, attach / detach, and the BackupSource view.
+
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <optional>
+#include <set>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -11,7 +17,6 @@
 #include "engine/checkpoint.h"
 #include "engine/format.h"
 #include "engine/instance_impl.h"
-#include "engine/recovery.h"
 #include "jetback/status.h"
 
 namespace jetback {
@@ -79,6 +84,15 @@ absl::Status InstanceImpl::Init() {
   }
   JB_RETURN_IF_ERROR(env_->CreateDirs(options_.log_dir));
   JB_RETURN_IF_ERROR(env_->CreateDirs(options_.system_dir));
+  if (!options_.data_dir.empty()) {
+    JB_RETURN_IF_ERROR(env_->CreateDirs(options_.data_dir));
+  }
+  // Before reading anything: a second owner must not recover or write.
+  absl::Status locked = LockDirectories();
+  if (!locked.ok()) {
+    dir_locks_.clear();
+    return locked;
+  }
   terminating_.store(false);
   backup_refused_.store(false);
   service_stopped_.store(false);
@@ -86,7 +100,7 @@ absl::Status InstanceImpl::Init() {
   // Transaction ids only need to differ from any in the log so far.
   next_txn_.store(
       (static_cast<uint64_t>(absl::ToUnixMicros(absl::Now())) << 8) | 1);
-  absl::Status s = Recover();
+  absl::Status s = RecoverFromCrash();
   if (!s.ok()) {
     Shutdown(/*clean=*/false);
     return s;
@@ -100,124 +114,98 @@ absl::Status InstanceImpl::Init() {
   return absl::OkStatus();
 }
 
-absl::Status InstanceImpl::StartFresh() {
-  absl::BitGen gen;
-  log_signature_ = absl::Uniform<uint64_t>(gen, 1, UINT64_MAX);
-  JB_RETURN_IF_ERROR(LogWriter::CreateGeneration(log_options(), 1, 0));
-  JB_ASSIGN_OR_RETURN(log_, LogWriter::Open(log_options(), 1));
-  return WriteCheckpointFile(log_->tip());
+absl::Status InstanceImpl::LockDirectories() {
+  const std::string holder =
+      absl::StrCat("pid ", ::getpid(), " (", program_invocation_short_name,
+                   "), instance ", name());
+  std::set<std::string> dirs;
+  for (const std::string* d :
+       {&options_.system_dir, &options_.log_dir, &options_.data_dir}) {
+    if (d->empty()) continue;
+    std::string dir = std::filesystem::path(*d).lexically_normal().string();
+    if (!dirs.insert(dir).second) continue;
+    JB_ASSIGN_OR_RETURN(
+        auto lock,
+        env_->LockFile(absl::StrCat(dir, "/", options_.base_name, ".lock"),
+                       holder));
+    dir_locks_.push_back(std::move(lock));
+  }
+  return absl::OkStatus();
 }
 
-absl::Status InstanceImpl::Recover() {
-  const LogOptions lo = log_options();
-  const std::string current =
-      LogPath(lo, format::CurrentLogName(options_.base_name));
-  auto chk = ReadCheckpoint(env_, options_.system_dir, options_.base_name);
-  JB_ASSIGN_OR_RETURN(std::vector<uint32_t> archives, ListArchiveGenerations());
-  if (!chk.ok()) {
-    if (JetErrOf(chk.status()) != jet::JET_errCheckpointFileNotFound) {
-      return chk.status();
+absl::Status InstanceImpl::LockDatabase(const std::string& path) {
+  if (db_locks_.count(path) != 0) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<FileLock>> lock = env_->LockFile(path, "");
+  if (!lock.ok()) {
+    if (JetErrOf(lock.status()) != jet::JET_errFileAccessDenied) {
+      return lock.status();
     }
-    if (archives.empty() && !env_->FileExists(current)) return StartFresh();
-    // A crash between creating the first log and the first checkpoint
-    // leaves an empty generation 1 and nothing else.
-    auto h = ReadLogHeader(env_, current);
-    if (archives.empty() && h.ok() && h->generation == 1) {
-      bool any = false;
-      auto scan = ScanLogFile(env_, current, 1, 0, 1, true,
-                              [&](uint64_t, const LogRecord&) {
-                                any = true;
-                                return absl::OkStatus();
-                              });
-      if (scan.ok() && !any) {
-        JB_RETURN_IF_ERROR(env_->DeleteFile(current));
-        return StartFresh();
-      }
-    }
-    return chk.status();
+    return JetStatus(jet::JET_errFileAccessDenied,
+                     absl::StrCat("database ", path,
+                                  " is in use by another process or instance "
+                                  "(its lock files name the owner)"));
   }
-  if (chk->page_size != options_.page_size) {
-    return JetStatus(
-        jet::JET_errInvalidParameter,
-        absl::StrCat("page size ", options_.page_size,
-                     " differs from the log set's ", chk->page_size));
-  }
-  log_signature_ = chk->log_signature;
-  const LogOptions o = log_options();
-  if (!env_->FileExists(current)) {
-    // Finish a roll cut short between its two renames.
-    const std::string tmp =
-        LogPath(o, absl::StrCat(options_.base_name, "tmp.log"));
-    auto h = env_->FileExists(tmp) ? ReadLogHeader(env_, tmp)
-                                   : absl::StatusOr<format::LogFileHeader>(
-                                         JetStatus(jet::JET_errFileNotFound));
-    if (!h.ok() || h->log_signature != log_signature_ ||
-        !env_->FileExists(ArchiveLogPath(h->generation - 1))) {
-      return JetStatus(jet::JET_errMissingLogFile,
-                       absl::StrCat("current log missing: ", current));
-    }
-    JB_RETURN_IF_ERROR(env_->RenameFile(tmp, current));
-    JB_RETURN_IF_ERROR(env_->SyncDir(options_.log_dir));
-  }
-  JB_ASSIGN_OR_RETURN(format::LogFileHeader cur, ReadLogHeader(env_, current));
-  if (cur.log_signature != log_signature_) {
-    return JetStatus(jet::JET_errBadLogSignature,
-                     absl::StrCat(current, " belongs to another log set"));
-  }
-  LogPosition start = PositionOf(chk->redo_lsn);
-  if (start.generation > cur.generation) {
-    return JetStatus(
-        jet::JET_errMissingLogFile,
-        absl::StrCat("checkpoint needs generation ", start.generation,
-                     ", log ends at ", cur.generation));
-  }
-  std::vector<RedoFile> files;
-  for (uint32_t g = start.generation; g < cur.generation; ++g) {
-    std::string path = ArchiveLogPath(g);
-    if (!env_->FileExists(path)) {
-      return JetStatus(jet::JET_errMissingLogFile,
-                       absl::StrCat("missing log generation ", g, ": ", path));
-    }
-    files.push_back({g, path});
-  }
-  files.push_back({cur.generation, current});
+  db_locks_[path] = *std::move(lock);
+  return absl::OkStatus();
+}
 
-  std::vector<std::unique_ptr<DbFile>> opened;
-  std::map<uint64_t, File*> targets;
-  for (const CheckpointInfo::Db& d : chk->databases) {
-    JB_ASSIGN_OR_RETURN(auto db, DbFile::Open(env_, d.path, options_.page_size,
-                                              options_.cache_pages));
-    if (db->db_signature() != d.db_signature) {
-      return JetStatus(jet::JET_errDatabaseCorrupted,
-                       absl::StrCat(d.path,
-                                    " is not the database the "
-                                    "checkpoint names"));
-    }
-    db->RaiseDbtime(d.dbtime);
-    targets[d.db_signature] = db->file();
-    opened.push_back(std::move(db));
+namespace {
+
+// `path` relative to `dir` when it lies inside it (both lexically
+// normalised), else nullopt.
+std::optional<std::string> RelativeInside(const std::string& path,
+                                          const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path rel = fs::path(path).lexically_normal().lexically_relative(
+      fs::path(dir).lexically_normal());
+  if (rel.empty() || rel.is_absolute() || *rel.begin() == ".." || rel == ".") {
+    return std::nullopt;
   }
-  JB_ASSIGN_OR_RETURN(RedoStats stats,
-                      RedoLogFiles(env_, options_.page_size, log_signature_,
-                                   files, start.offset / format::kLogBlockSize,
-                                   /*tolerate_tail=*/true, targets));
-  // Cut the torn tail: zero everything after the last complete group.
-  {
-    JB_ASSIGN_OR_RETURN(auto f, env_->OpenFile(current, OpenMode::kReadWrite));
-    uint64_t from = uint64_t{stats.end_block} * format::kLogBlockSize;
-    JB_ASSIGN_OR_RETURN(uint64_t size, f->Size());
-    if (from < size) {
-      std::string zeros(size - from, '\0');
-      JB_RETURN_IF_ERROR(f->Write(from, zeros));
-      JB_RETURN_IF_ERROR(f->Sync());
-    }
+  return rel.generic_string();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> InstanceImpl::RecordedPath(
+    const std::string& path) const {
+  if (options_.data_dir.empty()) return path;
+  std::optional<std::string> rel = RelativeInside(path, options_.data_dir);
+  if (!rel) {
+    return JetStatus(jet::JET_errInvalidPath,
+                     absl::StrCat(path, " is outside the data directory ",
+                                  options_.data_dir, " of instance ", name()));
   }
-  JB_ASSIGN_OR_RETURN(log_, LogWriter::Open(o, stats.end_block));
-  for (auto& db : opened) {
-    db->RaiseDbtime(stats.max_dbtime[db->db_signature()]);
-    JB_RETURN_IF_ERROR(AddDatabase(std::move(db), true).status());
+  return *rel;
+}
+
+absl::StatusOr<std::string> InstanceImpl::ResolveRecordedPath(
+    const std::string& recorded) const {
+  const bool absolute = !recorded.empty() && recorded[0] == '/';
+  if (options_.data_dir.empty()) {
+    if (absolute) return recorded;
+    return JetStatus(jet::JET_errInvalidPath,
+                     absl::StrCat("the checkpoint names database ", recorded,
+                                  " relative to a data directory, and "
+                                  "instance ",
+                                  name(), " has none configured"));
   }
-  return WriteCheckpointFile(log_->tip());
+  // Absolute paths come from checkpoints written before paths were
+  // recorded relative; they are honoured only inside data_dir. Anything
+  // else belongs to another state directory (this one was copied or moved).
+  const std::string full =
+      absolute ? recorded : absl::StrCat(options_.data_dir, "/", recorded);
+  std::optional<std::string> rel = RelativeInside(full, options_.data_dir);
+  if (!rel) {
+    return JetStatus(
+        jet::JET_errInvalidPath,
+        absl::StrCat("the checkpoint in ", options_.system_dir,
+                     " names database ", recorded,
+                     ", outside this instance's data directory ",
+                     options_.data_dir,
+                     " (state directory copied or moved?); refusing to open "
+                     "another instance's files"));
+  }
+  return absl::StrCat(options_.data_dir, "/", *rel);
 }
 
 absl::StatusOr<DatabaseImpl*> InstanceImpl::AddDatabase(
@@ -271,11 +259,13 @@ absl::StatusOr<Database*> InstanceImpl::CreateDatabase(
     const std::string& path) {
   jetback::MutexLock life(&lifecycle_mu_);
   JB_RETURN_IF_ERROR(CheckCanAttach(path));
+  JB_RETURN_IF_ERROR(RecordedPath(path).status());
   absl::BitGen bits;
   JB_ASSIGN_OR_RETURN(
       auto file, DbFile::Create(env_, path, options_.page_size,
                                 absl::Uniform<uint64_t>(bits, 1, UINT64_MAX),
                                 log_signature_, options_.cache_pages));
+  JB_RETURN_IF_ERROR(LockDatabase(path));
   JB_RETURN_IF_ERROR(env_->SyncDir(path.substr(0, path.rfind('/') + 1)));
   {
     jetback::MutexLock lock(&dbs_mu_);
@@ -304,9 +294,18 @@ absl::StatusOr<Database*> InstanceImpl::AttachDatabase(
     const std::string& path) {
   jetback::MutexLock life(&lifecycle_mu_);
   JB_RETURN_IF_ERROR(CheckCanAttach(path));
-  JB_ASSIGN_OR_RETURN(auto file, DbFile::Open(env_, path, options_.page_size,
-                                              options_.cache_pages));
-  JB_ASSIGN_OR_RETURN(DatabaseImpl * db, AddDatabase(std::move(file), false));
+  JB_RETURN_IF_ERROR(RecordedPath(path).status());
+  JB_RETURN_IF_ERROR(LockDatabase(path));
+  absl::StatusOr<std::unique_ptr<DbFile>> file =
+      DbFile::Open(env_, path, options_.page_size, options_.cache_pages);
+  absl::StatusOr<DatabaseImpl*> added =
+      file.ok() ? AddDatabase(*std::move(file), false)
+                : absl::StatusOr<DatabaseImpl*>(file.status());
+  if (!added.ok()) {
+    db_locks_.erase(path);
+    return added.status();
+  }
+  DatabaseImpl* db = *added;
   jetback::MutexLock lock(&ckpt_file_mu_);
   JB_RETURN_IF_ERROR(WriteCheckpointFile(last_redo_lsn_));
   return db;
@@ -337,6 +336,9 @@ absl::Status InstanceImpl::DetachDatabase(const std::string& path) {
     h->gen_max_required = CurrentGeneration();
     h->gen_max_committed = CurrentGeneration();
   });
+  const std::string detached = db->path();
+  db.reset();
+  db_locks_.erase(detached);  // after the file is closed
   jetback::MutexLock lock(&ckpt_file_mu_);
   absl::Status c = WriteCheckpointFile(last_redo_lsn_);
   return s.ok() ? c : s;
@@ -399,6 +401,8 @@ void InstanceImpl::Shutdown(bool clean) {
     dbs_.clear();
   }
   log_.reset();
+  db_locks_.clear();
+  dir_locks_.clear();
   initialized_.store(false);
 }
 
@@ -451,6 +455,37 @@ absl::Status InstanceImpl::StopService(uint32_t grbit) {
   if (grbit == JET_bitStopServiceAll) {
     stopped_all_.store(true);
     service_stopped_.store(true);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InstanceImpl::Probe() {
+  jetback::MutexLock life(&lifecycle_mu_);
+  if (!initialized()) return JetStatus(jet::JET_errNotInitialized, name());
+  { jetback::MutexLock lock(&queue_mu_); }
+  { jetback::MutexLock lock(&ckpt_mu_); }
+  { jetback::MutexLock lock(&ckpt_file_mu_); }
+  { jetback::MutexLock lock(&flusher_mu_); }
+  backup_->Progress();  // the backup engine's state and stop locks
+  if (log_ == nullptr || log_->failed()) {
+    return JetStatus(jet::JET_errInstanceUnavailable,
+                     absl::StrCat(name(), ": the log failed"));
+  }
+  std::vector<DatabaseImpl*> dbs;
+  {
+    jetback::ReaderMutexLock lock(&dbs_mu_);
+    for (auto& db : dbs_) dbs.push_back(db.get());
+  }
+  // lifecycle_mu_ keeps them attached. A commit holds the tree lock of each
+  // database it writes until its log group is durable.
+  for (DatabaseImpl* db : dbs) {
+    { jetback::ReaderMutexLock tree(&db->file()->tree_mu()); }
+    JB_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
+    if (tables.empty()) continue;
+    absl::StatusOr<std::string> read = db->Begin()->Get(tables[0], "probe");
+    if (!read.ok() && JetErrOf(read.status()) != jet::JET_errRecordNotFound) {
+      return read.status();
+    }
   }
   return absl::OkStatus();
 }

@@ -1,7 +1,7 @@
 // File: engine/instance_impl.h
 //
-// The Instance implementation: lifecycle and crash recovery
-// (instance.cc), the group-commit pipeline and background flusher /
+// The Instance implementation: lifecycle (instance.cc), crash recovery
+// (crash_recovery.cc), the group-commit pipeline and background flusher /
 // checkpointer (commit.cc), and the BackupSource the streaming backup
 // reads through.
 //
@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,6 +51,7 @@ class InstanceImpl : public Instance, public CommitPipeline {
   BackupEngine& backup() override { return *backup_; }
   absl::Status StopService(uint32_t grbit) override;
   bool initialized() const override { return initialized_.load(); }
+  absl::Status Probe() override;
 
   // What the BackupSource view (instance.cc) forwards to.
   Env* env() { return env_; }
@@ -85,8 +87,22 @@ class InstanceImpl : public Instance, public CommitPipeline {
   // only, so the BackupSource is a small forwarding view.
   class SourceView;
 
-  absl::Status Recover();
+  // Crash recovery (crash_recovery.cc): brings the databases the checkpoint
+  // names up to the end of the log, or starts a new log set when there is
+  // none. Errors: -501 damaged log, -528, -530, -533, -1206, -1022.
+  absl::Status RecoverFromCrash() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_);
   absl::Status StartFresh();
+  // Exclusive locks on the instance's directories (a lock file
+  // <dir>/<base>.lock naming this process) and on each database file, held
+  // while the instance is up. Errors: -1032 naming the holder.
+  absl::Status LockDirectories() ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_);
+  absl::Status LockDatabase(const std::string& path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_);
+  // A database path as the checkpoint records it (relative to data_dir),
+  // and back. Errors: -1023 outside data_dir.
+  absl::StatusOr<std::string> RecordedPath(const std::string& path) const;
+  absl::StatusOr<std::string> ResolveRecordedPath(
+      const std::string& recorded) const;
   absl::Status CheckCanAttach(const std::string& path)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_);
   absl::StatusOr<DatabaseImpl*> AddDatabase(std::unique_ptr<DbFile> file,
@@ -99,7 +115,7 @@ class InstanceImpl : public Instance, public CommitPipeline {
   absl::Status Checkpoint();
   absl::Status WriteCheckpointFile(uint64_t redo_lsn);
   void StopFlusher();
-  void Shutdown(bool clean);
+  void Shutdown(bool clean) ABSL_EXCLUSIVE_LOCKS_REQUIRED(lifecycle_mu_);
   LogOptions log_options() const;
   DatabaseImpl* FindLocked(absl::string_view path_or_name)
       ABSL_SHARED_LOCKS_REQUIRED(dbs_mu_);
@@ -119,6 +135,10 @@ class InstanceImpl : public Instance, public CommitPipeline {
   std::atomic<uint64_t> next_txn_{1};
 
   jetback::Mutex lifecycle_mu_;  // Init / Term / attach / detach
+  std::vector<std::unique_ptr<FileLock>> dir_locks_
+      ABSL_GUARDED_BY(lifecycle_mu_);
+  std::map<std::string, std::unique_ptr<FileLock>> db_locks_
+      ABSL_GUARDED_BY(lifecycle_mu_);
 
   jetback::Mutex dbs_mu_;
   std::vector<std::unique_ptr<DatabaseImpl>> dbs_ ABSL_GUARDED_BY(dbs_mu_);

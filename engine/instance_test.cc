@@ -197,6 +197,10 @@ TEST_F(InstanceTest, DirtyDatabaseCannotBeAttachedElsewhere) {
   ASSERT_TRUE(inst_->CreateDatabase(path).ok());
   auto other = registry_.Create(Options(dir_.path() + "/o", "other"));
   JB_ASSERT_OK((*other)->Init());
+  // In use by the running instance: its lock says so first.
+  JB_EXPECT_ERR((*other)->AttachDatabase(path).status(),
+                jet::JET_errFileAccessDenied);
+  inst_->TermDirty();
   JB_EXPECT_ERR((*other)->AttachDatabase(path).status(),
                 jet::JET_errDatabaseDirtyShutdown);
 }

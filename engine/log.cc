@@ -3,6 +3,7 @@
 #include "engine/log.h"
 
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -30,6 +31,25 @@ void AppendHeader(LogRecordType type, uint32_t len, std::string* out) {
 template <typename T>
 void AppendRaw(T v, std::string* out) {
   out->append(reinterpret_cast<const char*>(&v), sizeof(v));
+}
+
+// The first block in [from, to) that verifies as the start of a group of
+// this generation and log set.
+std::optional<uint32_t> FindGroupStart(const std::string& data,
+                                       uint32_t generation, uint64_t signature,
+                                       uint32_t from, uint32_t to) {
+  for (uint32_t c = from; c < to; ++c) {
+    absl::Span<const char> block = absl::MakeConstSpan(data).subspan(
+        size_t{c} * kLogBlockSize, kLogBlockSize);
+    if (format::IsZero(block)) continue;
+    format::LogBlockHeader h;
+    if (!format::CheckLogBlock(block, generation, c, &h).ok()) continue;
+    if ((h.flags & format::kLogBlockGroupStart) != 0 &&
+        h.log_signature == signature) {
+      return c;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -298,30 +318,24 @@ absl::StatusOr<LogScan> ScanLogFile(
   std::string group;
   uint32_t group_start = 0;
   bool in_group = false;
-  auto bad = [&](absl::string_view why) -> absl::Status {
-    if (tolerate_tail) {
-      scan.torn = true;
-      return absl::OkStatus();
-    }
-    return JetStatus(jet::JET_errLogFileCorrupt,
-                     absl::StrCat(path, " block ", b, ": ", why));
-  };
+  // Why the scan stopped before the last block, empty at a clean end.
+  std::string damage;
   for (; b < blocks; ++b) {
     absl::Span<const char> block = absl::MakeConstSpan(data).subspan(
         size_t{b} * kLogBlockSize, kLogBlockSize);
     format::LogBlockHeader h;
     absl::Status s = format::CheckLogBlock(block, generation, b, &h);
     if (!s.ok()) {
-      JB_RETURN_IF_ERROR(bad(s.message()));
+      damage = std::string(s.message());
       break;
     }
     if (h.flags == 0 && h.data_len == 0 && format::IsZero(block)) {
-      if (in_group) JB_RETURN_IF_ERROR(bad("group cut short"));
+      if (in_group) damage = "group cut short";
       break;  // never written: end of the log
     }
     bool starts = (h.flags & format::kLogBlockGroupStart) != 0;
     if (starts != !in_group || h.log_signature != scan.header.log_signature) {
-      JB_RETURN_IF_ERROR(bad("block out of sequence"));
+      damage = "block out of sequence";
       break;
     }
     if (starts) {
@@ -358,7 +372,30 @@ absl::StatusOr<LogScan> ScanLogFile(
     }
     scan.end_block = b + 1;
   }
-  if (in_group && b >= blocks) JB_RETURN_IF_ERROR(bad("group cut short"));
+  if (in_group && b >= blocks) damage = "group cut short";
+  // Groups are written one after another, each synced before the next
+  // starts, so a group starting after the stop point was acknowledged: the
+  // stop is damage to synced data, not a torn last write. Refuse, whatever
+  // the mode, and leave the file as it is for the operator.
+  if (b < blocks) {
+    if (std::optional<uint32_t> later = FindGroupStart(
+            data, generation, scan.header.log_signature, b + 1, blocks)) {
+      return JetStatus(
+          jet::JET_errLogFileCorrupt,
+          absl::StrCat(path, " (generation ", generation, ") block ", b, ": ",
+                       damage.empty() ? "zeroed block" : damage,
+                       "; valid log data follows at block ", *later,
+                       ", so committed transactions may lie beyond it"));
+    }
+  }
+  if (!damage.empty()) {
+    if (!tolerate_tail) {
+      return JetStatus(jet::JET_errLogFileCorrupt,
+                       absl::StrCat(path, " (generation ", generation,
+                                    ") block ", b, ": ", damage));
+    }
+    scan.torn = true;
+  }
   return scan;
 }
 

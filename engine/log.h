@@ -106,8 +106,12 @@ class LogWriter {
 };
 
 // One generation read back. end_block is the first block after the last
-// complete group. With tolerate_tail, a torn or corrupt tail ends the scan
-// there (the current log after a crash); otherwise it is -501.
+// complete group. A bad, zeroed or out-of-sequence block that a verifying
+// group start follows later in the file is -501 naming file, generation and
+// block in either mode (groups are synced one after another, so data after
+// it was acknowledged). With tolerate_tail, damage with nothing valid after
+// it (a torn last write) ends the scan there (torn = true); otherwise that
+// is -501 too.
 struct LogScan {
   format::LogFileHeader header;
   uint32_t end_block = 1;

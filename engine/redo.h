@@ -1,56 +1,51 @@
 // File: engine/redo.h
 //
-// Log replay shared by crash recovery (instance.cc) and restore
-// (restore.cc): redo of full page images from the log, applied only when the
-// image is newer than the page on disk, committed transactions only.
+// The redo core: committed page images from a run of log generations
+// replayed onto open database files. Crash recovery
+// (engine/crash_recovery.cc) and restore's replay (engine/restore_replay.h)
+// both call it. An image is written only when the page on disk is
+// older (dbtime), unreadable or absent, so a fuzzy copy converges.
 
 #ifndef JETBACK_ENGINE_REDO_H_
 #define JETBACK_ENGINE_REDO_H_
 
 #include <cstdint>
-#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/strings/string_view.h"
+#include "absl/status/statusor.h"
 #include "jetback/env.h"
 
 namespace jetback {
 
-// A database file that replay writes into, identified in the log by its
-// database signature.
-struct RedoTarget {
-  uint64_t db_signature = 0;
+struct RedoFile {
+  uint32_t generation = 0;
   std::string path;
-  // When the caller knows each page's dbtime as the file holds it (restore
-  // reads them while copying; 0 for zero or invalid pages): replay compares
-  // against these instead of reading every page it might overwrite.
-  std::vector<uint64_t>* page_dbtimes = nullptr;
 };
 
-struct RedoOptions {
-  Env* env = nullptr;
-  std::string log_dir;
-  std::string base_name = "E00";
-  uint32_t page_size = 8192;
-  uint32_t gen_low = 0;             // first archive generation to replay
-  uint32_t gen_high = 0;            // last archive generation to replay
-  std::vector<RedoTarget> targets;  // databases not listed are skipped
-  std::function<void(uint32_t gen)> progress;
-};
-
-struct RedoResult {
-  uint64_t log_bytes = 0;
+struct RedoStats {
+  std::map<uint64_t, uint64_t> max_dbtime;  // per database signature
+  std::map<uint64_t, uint32_t> max_pgno;
   uint32_t last_generation = 0;
+  uint32_t end_block = 1;  // first block after the last complete group
+  int64_t last_create_time_us = 0;
+  uint64_t log_bytes = 0;
   uint64_t transactions = 0;
 };
 
-// Replays archive generations gen_low..gen_high of log_dir onto the targets,
-// then marks each target clean with gen_min/max_required = gen_high, and
-// fsyncs. Errors: -528 missing generation, -530 foreign log signature,
-// -501 corrupt log before the last generation's tail, -1206, -1022.
-absl::StatusOr<RedoResult> ReplayArchiveLogs(const RedoOptions& options);
+// Replays files in order (consecutive generations), the first from
+// start_block. The last file may have a torn tail when tolerate_tail.
+// Errors: -501, -530 (signature differs from log_signature), -1022.
+// An image is written only where the page on disk is missing, invalid or
+// older. page_dbtimes, per target, can stand in for reading the pages: the
+// dbtime each page has now (index pgno; 0 for absent, zero or invalid), kept
+// up to date as images are written.
+absl::StatusOr<RedoStats> RedoLogFiles(
+    Env* env, uint32_t page_size, uint64_t log_signature,
+    const std::vector<RedoFile>& files, uint32_t start_block,
+    bool tolerate_tail, const std::map<uint64_t, File*>& targets,
+    const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes = {});
 
 }  // namespace jetback
 

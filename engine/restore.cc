@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/format.h"
-#include "engine/redo.h"
 #include "engine/restore_check.h"
+#include "engine/restore_replay.h"
 #include "jetback/status.h"
 
 namespace jetback {
@@ -31,7 +31,7 @@ constexpr size_t kCopyChunk = 4 << 20;
 
 // Copies [0, length) of `from` into a new file `to`. With page_dbtimes, also
 // records the dbtime of every database page copied (0 for zero or invalid
-// pages) for replay (RedoTarget::page_dbtimes).
+// pages) for replay (RestoreReplayTarget::page_dbtimes).
 absl::Status CopyRange(Env* env, const std::string& from, const std::string& to,
                        uint64_t length, uint32_t page_size = 0,
                        std::vector<uint64_t>* page_dbtimes = nullptr) {
@@ -103,6 +103,32 @@ absl::StatusOr<std::vector<std::string>> DatabaseNames(
 
 }  // namespace
 
+absl::Status CheckNoLiveInstance(Env* env, const std::string& dir) {
+  std::vector<std::string> dirs = {dir};
+  auto names = env->ListDir(dir);
+  if (!names.ok()) return absl::OkStatus();  // nothing there yet
+  for (const std::string& n : *names) {
+    if (env->ListDir(JoinPath(dir, n)).ok()) dirs.push_back(JoinPath(dir, n));
+  }
+  for (const std::string& d : dirs) {
+    auto files = env->ListDir(d);
+    if (!files.ok()) continue;
+    for (const std::string& f : *files) {
+      if (f.size() < 5 || f.compare(f.size() - 5, 5, ".lock") != 0) continue;
+      // Taken and dropped at once: only a live owner makes this fail.
+      absl::StatusOr<std::unique_ptr<FileLock>> lock =
+          env->LockFile(JoinPath(d, f), "");
+      if (!lock.ok() &&
+          JetErrOf(lock.status()) == jet::JET_errFileAccessDenied) {
+        return JetStatus(jet::JET_errFileAccessDenied,
+                         absl::StrCat(dir, " belongs to a running instance: ",
+                                      lock.status().message()));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
   Env* env = options.env != nullptr ? options.env : Env::Default();
   if (options.gen_low == 0 || options.gen_high < options.gen_low) {
@@ -115,6 +141,7 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
         jet::JET_errInvalidParameter,
         "restore needs a backup dir, a target dir and a base name");
   }
+  JB_RETURN_IF_ERROR(CheckNoLiveInstance(env, options.target_dir));
   if (auto existing = env->ListDir(options.target_dir);
       existing.ok() && !existing->empty()) {
     return JetStatus(jet::JET_errInvalidParameter,
@@ -151,7 +178,7 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
   const std::string log_dir = JoinPath(options.target_dir, "logs");
   JB_RETURN_IF_ERROR(env->CreateDirs(log_dir));
   RestoreResult result;
-  RedoOptions redo;
+  RestoreReplayOptions redo;
   redo.env = env;
   redo.log_dir = log_dir;
   redo.base_name = options.base_name;
@@ -183,7 +210,8 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
     redo.progress = [report, high](uint32_t gen) { report(gen, high); };
   }
   const absl::Time replay_start = absl::Now();
-  JB_ASSIGN_OR_RETURN(RedoResult replayed, ReplayArchiveLogs(redo));
+  JB_ASSIGN_OR_RETURN(RestoreReplayResult replayed,
+                      ReplayArchiveLogsForRestore(redo));
   result.log_bytes_replayed = replayed.log_bytes;
   result.replay_time = absl::Now() - replay_start;
 

@@ -3,6 +3,7 @@ set(JETBACK_STORAGE_SOURCES
   btree.cc
   checkpoint.cc
   commit.cc
+  crash_recovery.cc
   database_impl.cc
   db_file.cc
   env_posix.cc
@@ -20,6 +21,9 @@ set(JETBACK_STORAGE_SOURCES
 function(jetback_storage_tests)
   jetback_cc_test(NAME format_test SRCS format_test.cc DEPS jetback_engine)
   jetback_cc_test(NAME instance_test SRCS instance_test.cc DEPS jetback_engine)
+  jetback_cc_test(NAME crash_recovery_test SRCS crash_recovery_test.cc
+    DEPS jetback_engine)
+  jetback_cc_test(NAME probe_test SRCS probe_test.cc DEPS jetback_engine)
   jetback_cc_test(NAME db_file_test SRCS db_file_test.cc DEPS jetback_engine)
   jetback_cc_test(NAME btree_model_test SRCS btree_model_test.cc
     DEPS jetback_engine)
@@ -35,5 +39,10 @@ function(jetback_storage_tests)
     add_dependencies(crash_test jetback_crash_child)
     target_compile_definitions(crash_test PRIVATE
       JETBACK_CRASH_CHILD="$<TARGET_FILE:jetback_crash_child>")
+    if(JETBACK_LONG_TESTS)
+      add_test(NAME crash_test_long COMMAND crash_test)
+      set_tests_properties(crash_test_long PROPERTIES
+        ENVIRONMENT JETBACK_CRASH_ROUNDS=1200 TIMEOUT 3600 LABELS "crash;long")
+    endif()
   endif()
 endfunction()

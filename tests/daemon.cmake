@@ -34,3 +34,8 @@ if(SYSTEMD_ANALYZE)
   set_tests_properties(daemon_systemd_unit_verify PROPERTIES
     LABELS daemon TIMEOUT 60)
 endif()
+
+jetback_cc_test(NAME daemon_durability_test
+  SRCS daemon_durability_test.cc
+  DEPS daemon_test_util jetback_engine
+  TIMEOUT 300 LABELS daemon)

@@ -58,7 +58,8 @@ std::string DaemonConfig(const std::string& dir,
   for (const std::string& name : options.instances) {
     absl::StrAppend(&toml, "[[instances]]\nname = \"", name,
                     "\"\nlog_file_size = 262144\ndatabases = [\"", name,
-                    ".edb\"]\ntables = [\"t\"]\n");
+                    ".edb\"]\ntables = [\"t\"]\n", options.instance_extra,
+                    "\n");
   }
   return toml;
 }
@@ -69,8 +70,8 @@ bool MakeTlsFiles(const std::string& dir, const std::string& client) {
       "; k='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes';",
       "openssl req -x509 $k -keyout ca.key -out ca.pem -days 1 "
       "-subj /CN=test-ca;",
-      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > ext;", "for n in localhost ",
-      client, "; do ",
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > ext;",
+      "for n in localhost ", client, "; do ",
       "openssl req $k -keyout $n.key -out $n.csr -subj /CN=$n;",
       "openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key "
       "-CAcreateserial -out $n.pem -days 1 -extfile ext; done");

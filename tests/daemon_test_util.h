@@ -41,9 +41,10 @@ struct DaemonConfigOptions {
   int chunk_size = 64 * 1024;
   // TOML lines for [roles]; empty: every role for uid 0 and our own uid.
   std::string roles;
-  std::string extra;   // more top-level TOML (before any table)
-  std::string tcp;     // e.g. "127.0.0.1:0": adds a TCP listener
-  std::string tables;  // more TOML tables, e.g. "[tls]\n..."
+  std::string extra;           // more top-level TOML (before any table)
+  std::string tcp;             // e.g. "127.0.0.1:0": adds a TCP listener
+  std::string tables;          // more TOML tables, e.g. "[tls]\n..."
+  std::string instance_extra;  // more TOML keys for every [[instances]]
 };
 
 // Writes ca.pem, localhost.pem/.key (CN=localhost; names localhost and

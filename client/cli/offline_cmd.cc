@@ -105,6 +105,8 @@ absl::Status RestoreChain(const RestoreArgs& args, std::string* summary,
     }
   }
   std::error_code ec;
+  // A running instance's directory: name its owner, not just "not empty".
+  JB_RETURN_IF_ERROR(CheckNoLiveInstance(Env::Default(), args.to));
   if (fs::exists(args.to, ec) && !fs::is_empty(args.to, ec)) {
     return JetStatus(jet::JET_errBackupDirectoryNotEmpty,
                      absl::StrCat("restore target ", args.to,

@@ -93,9 +93,24 @@ struct EndResult {
   int32_t abort_jet_err = 0;
   std::string reason;
   std::string initiator;
+  // The slot stamped into at least one database header; kNone when no
+  // header was stamped (see stamped / left_out).
   BackupSlotKind slot = BackupSlotKind::kNone;
+  // The slot the backup's kind calls for, stamped or not.
+  BackupSlotKind intended_slot = BackupSlotKind::kNone;
   uint32_t gen_low = 0;
   uint32_t gen_high = 0;
+  // Paths of the databases whose header got `slot`.
+  std::vector<std::string> stamped;
+  // Databases a succeeded backup did not cover and did not stamp: dropped
+  // by a read error (jet_err, e.g. -1018), never read to the end (0), or
+  // whose stamp failed.
+  struct LeftOut {
+    std::string path;
+    int32_t jet_err = 0;
+    std::string reason;
+  };
+  std::vector<LeftOut> left_out;
 };
 
 enum class BackupPhase { kNone, kDatabases, kLogs };

@@ -7,7 +7,8 @@
 //
 // Errors are JET_ERR statuses: ENOSPC -> -1808 JET_errDiskFull,
 // ENOENT -> -1811 JET_errFileNotFound, EEXIST -> -1814, other -> -1022
-// JET_errDiskIO. Thread-safety: Env and File methods are safe to call
+// JET_errDiskIO, a lock held elsewhere -> -1032 JET_errFileAccessDenied.
+// Thread-safety: Env and File methods are safe to call
 // concurrently (positional I/O only).
 
 #ifndef JETBACK_ENV_H_
@@ -37,6 +38,12 @@ class File {
   virtual absl::Status Sync() = 0;
   virtual absl::Status Truncate(uint64_t size) = 0;
   virtual absl::StatusOr<uint64_t> Size() = 0;
+};
+
+// An exclusive advisory lock (flock) held until the object is destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
 };
 
 enum class OpenMode {
@@ -72,6 +79,14 @@ class Env {
       const std::string& dir) = 0;
   virtual bool FileExists(const std::string& path) = 0;
   virtual absl::StatusOr<uint64_t> FileSize(const std::string& path) = 0;
+  // Takes an exclusive flock on `path` without waiting. With a non-empty
+  // `holder` the file is a lock file: created when missing and, once
+  // locked, rewritten to hold `holder`. With an empty one the file must
+  // exist and is left unchanged (a database locked in place). Errors: -1032
+  // when another open file holds the lock, naming the holder a lock file
+  // records; -1811, -1022.
+  virtual absl::StatusOr<std::unique_ptr<FileLock>> LockFile(
+      const std::string& path, absl::string_view holder) = 0;
 };
 
 // Forwards everything to a target env.
@@ -106,6 +121,10 @@ class EnvWrapper : public Env {
   }
   absl::StatusOr<uint64_t> FileSize(const std::string& path) override {
     return target_->FileSize(path);
+  }
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFile(
+      const std::string& path, absl::string_view holder) override {
+    return target_->LockFile(path, holder);
   }
 
  private:

@@ -34,6 +34,11 @@ struct InstanceOptions {
   std::string name;        // unique in the registry; non-empty
   std::string log_dir;     // log generations
   std::string system_dir;  // checkpoint file
+  // Where the instance's databases live. When set, a database must lie
+  // inside it (-1023 otherwise) and the checkpoint records its path relative
+  // to it, so a copied or moved state directory opens only its own files.
+  // Empty: any path, recorded as given.
+  std::string data_dir;
   std::string base_name = "E00";     // exactly 3 characters
   uint32_t page_size = 8192;         // 4096, 8192, 16384 or 32768
   uint64_t log_file_size = 1 << 20;  // >= 64 KiB, a multiple of 4 KiB
@@ -50,7 +55,7 @@ struct InstanceOptions {
 struct BackupInfo {
   uint32_t mark_generation = 0;  // log position of the backup's mark
   uint32_t mark_offset = 0;
-  int64_t mark_time_us = 0;      // wall clock, microseconds since epoch
+  int64_t mark_time_us = 0;  // wall clock, microseconds since epoch
   uint32_t gen_low = 0;
   uint32_t gen_high = 0;
   bool empty() const { return gen_low == 0 && gen_high == 0; }
@@ -73,9 +78,9 @@ struct DatabaseHeaderInfo {
 };
 
 enum class TermMode {
-  kComplete,  // JetTerm2(JET_bitTermComplete): -505 while a backup runs
-  kAbrupt,    // JetTerm / JET_bitTermAbrupt: ends a backup as aborted
-  kStopBackup // JET_bitTermStopBackup: same as abrupt for backups
+  kComplete,   // JetTerm2(JET_bitTermComplete): -505 while a backup runs
+  kAbrupt,     // JetTerm / JET_bitTermAbrupt: ends a backup as aborted
+  kStopBackup  // JET_bitTermStopBackup: same as abrupt for backups
 };
 
 class Instance {
@@ -129,6 +134,14 @@ class Instance {
   // True between a successful Init and Term.
   virtual bool initialized() const = 0;
 
+  // A liveness probe: takes and releases every lock that attach / detach, a
+  // commit (the queue and each database's tree), the checkpointer and the
+  // backup engine hold while they work, and reads each database's catalog.
+  // Returns only once none of them is stuck, so a caller bounds it with a
+  // deadline of its own. Errors: -1029 not initialized, -1090 after a fatal
+  // log error, the catalog read's error.
+  virtual absl::Status Probe() = 0;
+
  protected:
   explicit Instance(InstanceOptions options) : options_(std::move(options)) {}
   InstanceOptions options_;
@@ -174,8 +187,8 @@ class Database {
 };
 
 // Limits of keys and values.
-inline constexpr size_t kMaxKeySize = 1024;            // -408 above
-inline constexpr size_t kMaxValueSize = 1024 * 1024;   // -1026 above
+inline constexpr size_t kMaxKeySize = 1024;           // -408 above
+inline constexpr size_t kMaxValueSize = 1024 * 1024;  // -1026 above
 
 class Transaction {
  public:

@@ -57,8 +57,14 @@ struct RestoreResult {
 // header readable (-1206), streamed (-615), trailer checksum (-535),
 // trailer matches header and log set (-552), gen_low too high (-554),
 // gen_high too low (-553). Then replays and leaves clean databases.
-// -1003 for missing gen_low/gen_high or an existing non-empty target.
+// -1003 for missing gen_low/gen_high or an existing non-empty target;
+// -1032 naming the holder when the target is a running instance's directory.
 absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options);
+
+// -1032 naming the holder when `dir` or a directory right inside it holds an
+// instance lock file (*.lock) that a running instance has locked; OK when
+// it does not exist.
+absl::Status CheckNoLiveInstance(Env* env, const std::string& dir);
 
 struct VerifyResult {
   struct FileResult {
