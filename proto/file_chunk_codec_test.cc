@@ -37,6 +37,21 @@ struct Case {
   std::string data;
 };
 
+// The generated message with the same fields and data.
+v1::FileChunk MessageOf(const Case& c) {
+  v1::FileChunk m;
+  m.set_offset(c.fields.offset);
+  m.set_data(c.data);
+  m.set_xxh3(c.fields.xxh3);
+  m.set_last(c.fields.last);
+  m.set_file_size(c.fields.file_size);
+  if (c.fields.xxh3_128.present) m.set_xxh3_128(Bytes(c.fields.xxh3_128));
+  if (c.fields.stream_xxh3_128.present) {
+    m.set_stream_xxh3_128(Bytes(c.fields.stream_xxh3_128));
+  }
+  return m;
+}
+
 class FileChunkCodecTest : public testing::TestWithParam<Case> {};
 
 // What the daemon encodes is byte for byte what protobuf serializes, and the
@@ -46,18 +61,7 @@ TEST_P(FileChunkCodecTest, EncodeMatchesGeneratedSerializer) {
   grpc::ByteBuffer wire = EncodeFileChunk(
       c.fields, grpc::Slice(c.data.data(), c.data.size()), c.data.size());
 
-  v1::FileChunk expected;
-  expected.set_offset(c.fields.offset);
-  expected.set_data(c.data);
-  expected.set_xxh3(c.fields.xxh3);
-  expected.set_last(c.fields.last);
-  expected.set_file_size(c.fields.file_size);
-  if (c.fields.xxh3_128.present) {
-    expected.set_xxh3_128(Bytes(c.fields.xxh3_128));
-  }
-  if (c.fields.stream_xxh3_128.present) {
-    expected.set_stream_xxh3_128(Bytes(c.fields.stream_xxh3_128));
-  }
+  const v1::FileChunk expected = MessageOf(c);
   EXPECT_EQ(Flatten(wire), expected.SerializeAsString());
 }
 
@@ -65,16 +69,7 @@ TEST_P(FileChunkCodecTest, EncodeMatchesGeneratedSerializer) {
 // gRPC hands it over in many small slices.
 TEST_P(FileChunkCodecTest, DecodeReadsGeneratedMessage) {
   const Case& c = GetParam();
-  v1::FileChunk message;
-  message.set_offset(c.fields.offset);
-  message.set_data(c.data);
-  message.set_xxh3(c.fields.xxh3);
-  message.set_last(c.fields.last);
-  message.set_file_size(c.fields.file_size);
-  if (c.fields.xxh3_128.present) message.set_xxh3_128(Bytes(c.fields.xxh3_128));
-  if (c.fields.stream_xxh3_128.present) {
-    message.set_stream_xxh3_128(Bytes(c.fields.stream_xxh3_128));
-  }
+  const v1::FileChunk message = MessageOf(c);
   const std::string bytes = message.SerializeAsString();
   for (size_t piece : {bytes.size() + 1, size_t{1}, size_t{7}}) {
     std::vector<grpc::Slice> slices;
@@ -98,20 +93,20 @@ TEST_P(FileChunkCodecTest, DecodeReadsGeneratedMessage) {
 
 INSTANTIATE_TEST_SUITE_P(
     Messages, FileChunkCodecTest,
-    testing::Values(
-        Case{"empty", {}, ""},
-        Case{"middle", {.offset = 3 << 20, .xxh3 = 0x0123456789abcdefULL},
-             std::string(8192, 'x')},
-        Case{"last_with_digests",
-             {.offset = 1ULL << 40,
-              .last = true,
-              .file_size = (1ULL << 40) + 5,
-              .xxh3_128 = DigestOf(1),
-              .stream_xxh3_128 = DigestOf(100)},
-             "tail!"},
-        Case{"stream_digest_only",
-             {.offset = 127, .stream_xxh3_128 = DigestOf(7)},
-             std::string(300, '\0')}),
+    testing::Values(Case{"empty", {}, ""},
+                    Case{"middle",
+                         {.offset = 3 << 20, .xxh3 = 0x0123456789abcdefULL},
+                         std::string(8192, 'x')},
+                    Case{"last_with_digests",
+                         {.offset = 1ULL << 40,
+                          .last = true,
+                          .file_size = (1ULL << 40) + 5,
+                          .xxh3_128 = DigestOf(1),
+                          .stream_xxh3_128 = DigestOf(100)},
+                         "tail!"},
+                    Case{"stream_digest_only",
+                         {.offset = 127, .stream_xxh3_128 = DigestOf(7)},
+                         std::string(300, '\0')}),
     [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 TEST(FileChunkCodec, DecodeSkipsUnknownFieldsAndRejectsTruncation) {
@@ -127,7 +122,9 @@ TEST(FileChunkCodec, DecodeSkipsUnknownFieldsAndRejectsTruncation) {
   EXPECT_EQ(chunk.offset, 5u);
 
   // data field claiming more bytes than present
-  std::string bad = "\x12\x10" "abc";
+  std::string bad =
+      "\x12\x10"
+      "abc";
   std::vector<grpc::Slice> truncated{grpc::Slice(bad.data(), bad.size())};
   chunk.Reset();
   EXPECT_FALSE(DecodeFileChunk(truncated, &chunk));

@@ -42,8 +42,15 @@ struct StoppedRead {
   std::vector<size_t> chunk_sizes;
 };
 
+struct AgentKind {
+  absl::Duration pace;
+  bool fixed_window;
+};
+
 class StopTest : public ::testing::Test {
  protected:
+  void StopEachAgent(const std::vector<AgentKind>& agents, int before_stop);
+
   void Start(int chunk_size, const std::string& tables = "",
              const std::string& extra = "") {
     DaemonConfigOptions options;
@@ -169,19 +176,10 @@ class StopTest : public ::testing::Test {
   std::unique_ptr<v1::Data::Stub> data_;
 };
 
-struct AgentKind {
-  absl::Duration pace;
-  bool fixed_window;
-};
-
-TEST_F(StopTest, SlowAgentsWith64KiBChunksGetTheStopWithItsReason) {
-  Start(64 << 10);
-  Fill(12);
-  const std::vector<AgentKind> agents = {
-      {absl::Milliseconds(5), true},   {absl::Milliseconds(50), true},
-      {absl::Milliseconds(200), true}, {absl::Milliseconds(5), false},
-      {absl::Milliseconds(50), false},
-  };
+// Each agent begins a backup, reads `before_stop` messages, is stopped by
+// the operator and reads on at its pace until the status.
+void StopTest::StopEachAgent(const std::vector<AgentKind>& agents,
+                             int before_stop) {
   for (const AgentKind& kind : agents) {
     SCOPED_TRACE(
         absl::StrCat("pace ", absl::FormatDuration(kind.pace),
@@ -190,7 +188,8 @@ TEST_F(StopTest, SlowAgentsWith64KiBChunksGetTheStopWithItsReason) {
     const std::string id = BeginAndOpen(agent.get());
     const std::string reason =
         absl::StrCat("maintenance ", absl::ToInt64Milliseconds(kind.pace));
-    StoppedRead read = ReadAndStop(agent.get(), id, kind.pace, 3, reason);
+    StoppedRead read =
+        ReadAndStop(agent.get(), id, kind.pace, before_stop, reason);
     ExpectStopped(read.status, reason);
     if (kind.fixed_window) {
       // What was in flight: the chunk whose write had begun, at most.
@@ -200,29 +199,25 @@ TEST_F(StopTest, SlowAgentsWith64KiBChunksGetTheStopWithItsReason) {
   }
 }
 
+TEST_F(StopTest, SlowAgentsWith64KiBChunksGetTheStopWithItsReason) {
+  Start(64 << 10);
+  Fill(12);
+  StopEachAgent({{absl::Milliseconds(5), true},
+                 {absl::Milliseconds(50), true},
+                 {absl::Milliseconds(200), true},
+                 {absl::Milliseconds(5), false},
+                 {absl::Milliseconds(50), false}},
+                3);
+}
+
 TEST_F(StopTest, SlowAgentsWith1MiBChunksGetTheStopWithItsReason) {
   Start(1 << 20);
   Fill(24);
-  const std::vector<AgentKind> agents = {
-      {absl::Milliseconds(5), true},
-      {absl::Milliseconds(50), true},
-      {absl::Milliseconds(200), true},
-      {absl::Milliseconds(50), false},
-  };
-  for (const AgentKind& kind : agents) {
-    SCOPED_TRACE(
-        absl::StrCat("pace ", absl::FormatDuration(kind.pace),
-                     kind.fixed_window ? ", fixed window" : ", gRPC defaults"));
-    auto agent = v1::Backup::NewStub(ChannelTo(*daemon_, kind.fixed_window));
-    const std::string id = BeginAndOpen(agent.get());
-    const std::string reason = "end of the backup window";
-    StoppedRead read = ReadAndStop(agent.get(), id, kind.pace, 2, reason);
-    ExpectStopped(read.status, reason);
-    if (kind.fixed_window) {
-      EXPECT_LE(read.chunks_after_stop, 2);
-    }
-    EndAbort(id);
-  }
+  StopEachAgent({{absl::Milliseconds(5), true},
+                 {absl::Milliseconds(50), true},
+                 {absl::Milliseconds(200), true},
+                 {absl::Milliseconds(50), false}},
+                2);
 }
 
 // The daemon paces a stream at the rate the agent asks for, in chunks of
