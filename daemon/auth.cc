@@ -160,4 +160,15 @@ absl::StatusOr<Principal> Authorizer::Authorize(
   return p;
 }
 
+absl::Status Authorizer::AuthorizeOnBackup(const Principal& caller,
+                                           absl::string_view owner,
+                                           bool* by_other) const {
+  *by_other = caller.name != owner;
+  if (!*by_other || Holds(caller, Role::kStop)) return absl::OkStatus();
+  return JetStatus(
+      jet::JET_errAccessDenied,
+      absl::StrCat(caller.name, " may watch but not act on a backup begun by ",
+                   owner, " (needs the stop role)"));
+}
+
 }  // namespace jetback::daemon

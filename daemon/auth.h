@@ -22,6 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "daemon/config.h"
+#include "daemon/request_checks.h"
 #include "jetback/mutex.h"
 #include "proto/jet_status.h"
 
@@ -53,6 +54,12 @@ class Authorizer {
   absl::StatusOr<Principal> Authorize(const grpc::ServerContextBase& ctx,
                                       Role role) const;
 
+  // A backup belongs to the principal that began it (`owner`): only the
+  // owner or a holder of the stop role may act on it. OK for those; else
+  // -1907. Sets *by_other when the caller is not the owner (to be logged).
+  absl::Status AuthorizeOnBackup(const Principal& caller,
+                                 absl::string_view owner, bool* by_other) const;
+
  private:
   struct Grants {
     std::set<uid_t> uids;
@@ -70,14 +77,18 @@ class Authorizer {
 };
 
 // The role check as a decorator: runs `handler(principal)` (returning
-// absl::Status) only when the caller holds `role`, and converts the result
-// to the wire once.
+// absl::Status) only when the caller holds `role` and `request` is within
+// `max_request_bytes`, and converts the result to the wire once.
 template <typename Handler>
 grpc::Status WithRole(const Authorizer& auth,
                       const grpc::ServerContextBase& ctx, Role role,
-                      Handler&& handler) {
+                      const google::protobuf::MessageLite& request,
+                      Handler&& handler,
+                      size_t max_request_bytes = kMaxControlRequestBytes) {
   absl::StatusOr<Principal> principal = auth.Authorize(ctx, role);
   if (!principal.ok()) return ToGrpcStatus(principal.status());
+  absl::Status size = CheckRequestSize(request, max_request_bytes);
+  if (!size.ok()) return ToGrpcStatus(size);
   return ToGrpcStatus(handler(*principal));
 }
 

@@ -281,6 +281,16 @@ absl::Status ParseRoot(const toml::table& root, const std::string& override,
     v = static_cast<int64_t>(config->max_backup_rate);
     JB_RETURN_IF_ERROR(s.Int("max_backup_rate", 0, int64_t{1} << 40, &v));
     config->max_backup_rate = static_cast<uint64_t>(v);
+    v = config->max_request_bytes;
+    JB_RETURN_IF_ERROR(s.Int("max_request_bytes", 64 << 10, 64 << 20, &v));
+    config->max_request_bytes = static_cast<uint32_t>(v);
+    v = static_cast<int64_t>(config->grpc_memory_bytes);
+    JB_RETURN_IF_ERROR(
+        s.Int("grpc_memory_bytes", 8 << 20, int64_t{4} << 30, &v));
+    config->grpc_memory_bytes = static_cast<uint64_t>(v);
+    v = config->grpc_max_threads;
+    JB_RETURN_IF_ERROR(s.Int("grpc_max_threads", 8, 1024, &v));
+    config->grpc_max_threads = static_cast<int>(v);
     v = absl::ToInt64Milliseconds(config->keepalive);
     JB_RETURN_IF_ERROR(s.Int("keepalive_ms", 1000, 7200000, &v));
     config->keepalive = absl::Milliseconds(v);
@@ -397,14 +407,22 @@ absl::StatusOr<DaemonConfig> LoadConfigFile(
   return ParseConfig(text.str(), path, state_dir_override);
 }
 
+absl::Status CheckNameLength(absl::string_view name, absl::string_view what) {
+  if (name.size() <= kMaxNameBytes) return absl::OkStatus();
+  return JetStatus(jet::JET_errInvalidParameter,
+                   absl::StrCat(what, " longer than ", kMaxNameBytes,
+                                " bytes (", name.size(), ")"));
+}
+
 absl::Status CheckFileName(absl::string_view name) {
+  JB_RETURN_IF_ERROR(CheckNameLength(name, "file name"));
   if (name.empty() || name == "." || name == ".." ||
       name.find('/') != absl::string_view::npos ||
       name.find('\0') != absl::string_view::npos ||
-      absl::StrContains(name, "..") || name.size() > 255) {
-    return JetStatus(
-        jet::JET_errInvalidName,
-        absl::StrCat("not a plain file name: '", absl::CHexEscape(name), "'"));
+      absl::StrContains(name, "..")) {
+    return JetStatus(jet::JET_errInvalidName,
+                     absl::StrCat("not a plain file name: '",
+                                  absl::CHexEscape(name.substr(0, 64)), "'"));
   }
   return absl::OkStatus();
 }

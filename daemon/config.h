@@ -87,6 +87,14 @@ struct DaemonConfig {
   int max_transaction_ops = 10000;
   // Default of every instance's max_backup_rate.
   uint64_t max_backup_rate = 0;
+  // Largest message the transport reads on any call (Transact's bound;
+  // every other call takes kMaxControlRequestBytes once parsed).
+  uint32_t max_request_bytes = 4 << 20;
+  // gRPC ResourceQuota: transport buffers across all connections, and the
+  // threads serving calls. Together with max_request_bytes they bound the
+  // daemon's memory under hostile input (README, "Memory bound").
+  uint64_t grpc_memory_bytes = 64 << 20;
+  int grpc_max_threads = 64;
   absl::Duration keepalive = absl::Seconds(30);
   std::vector<InstanceConfig> instances;
 };
@@ -106,8 +114,15 @@ absl::StatusOr<DaemonConfig> ParseConfig(absl::string_view toml,
 absl::StatusOr<DaemonConfig> LoadConfigFile(
     const std::string& path, const std::string& state_dir_override);
 
-// Checks a database file name: non-empty, no '/', no "..", no NUL.
-// Errors: -1002 JET_errInvalidName.
+// Longest instance, database or table name a request may carry.
+inline constexpr size_t kMaxNameBytes = 255;
+
+// Checks the length of a name from a request (`what` names the field):
+// -1003 beyond kMaxNameBytes, with a message that does not echo it.
+absl::Status CheckNameLength(absl::string_view name, absl::string_view what);
+
+// Checks a database file name: at most kMaxNameBytes (else -1003);
+// non-empty, no '/', no "..", no NUL (else -1002 JET_errInvalidName).
 absl::Status CheckFileName(absl::string_view name);
 
 }  // namespace jetback::daemon

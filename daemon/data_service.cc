@@ -1,6 +1,7 @@
 // The Data service: tables and transactions on the hosted databases.
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/request_checks.h"
 #include "daemon/services.h"
 #include "jetback/status.h"
 
@@ -27,23 +28,6 @@ absl::StatusOr<Database*> FindDatabase(HostedInstance* hosted,
   return db;
 }
 
-absl::Status CheckTransactRequest(const v1::TransactRequest& req, int max_ops) {
-  if (req.operations_size() == 0 || req.operations_size() > max_ops) {
-    return JetStatus(
-        jet::JET_errInvalidParameter,
-        absl::StrCat("a transaction needs 1 to ", max_ops, " operations"));
-  }
-  for (int i = 0; i < req.operations_size(); ++i) {
-    const v1::Operation& op = req.operations(i);
-    if (op.kind() < v1::Operation::KIND_PUT ||
-        op.kind() > v1::Operation::KIND_GET) {
-      return JetStatus(jet::JET_errInvalidParameter,
-                       absl::StrCat("operation ", i, ": unknown kind"));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Apply(Transaction* txn, const v1::Operation& op,
                    v1::TransactResponse* resp) {
   switch (op.kind()) {
@@ -68,9 +52,10 @@ absl::Status Apply(Transaction* txn, const v1::Operation& op,
 grpc::Status DataService::CreateTable(grpc::ServerContext* ctx,
                                       const v1::TableRequest* req,
                                       v1::CreateTableResponse* resp) {
-  return WithRole(*auth_, *ctx, Role::kData, [&](const Principal&) {
+  return WithRole(*auth_, *ctx, Role::kData, *req, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_ASSIGN_OR_RETURN(Database * db, FindDatabase(hosted, req->database()));
+    JB_RETURN_IF_ERROR(CheckNameLength(req->table(), "table name"));
     return db->CreateTable(req->table());
   });
 }
@@ -78,34 +63,41 @@ grpc::Status DataService::CreateTable(grpc::ServerContext* ctx,
 grpc::Status DataService::Transact(grpc::ServerContext* ctx,
                                    const v1::TransactRequest* req,
                                    v1::TransactResponse* resp) {
-  return WithRole(*auth_, *ctx, Role::kData, [&](const Principal&) {
-    JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
-    JB_ASSIGN_OR_RETURN(Database * db, FindDatabase(hosted, req->database()));
-    JB_RETURN_IF_ERROR(
-        CheckTransactRequest(*req, host_->config().max_transaction_ops));
-    std::unique_ptr<Transaction> txn = db->Begin();
-    for (int i = 0; i < req->operations_size(); ++i) {
-      absl::Status s = Apply(txn.get(), req->operations(i), resp);
-      if (!s.ok()) {
-        txn->Rollback();
-        resp->Clear();
-        return JetStatusWithReason(
-            JetErrOf(s), absl::StrCat("failed_index=", i, ": ", s.message()),
-            JetReasonOf(s), JetInitiatorOf(s));
-      }
-    }
-    JB_RETURN_IF_ERROR(txn->Commit());
-    resp->set_commit_generation(txn->commit_generation());
-    return absl::OkStatus();
-  });
+  return WithRole(
+      *auth_, *ctx, Role::kData, *req,
+      [&](const Principal&) {
+        JB_ASSIGN_OR_RETURN(HostedInstance * hosted,
+                            host_->Find(req->instance()));
+        JB_ASSIGN_OR_RETURN(Database * db,
+                            FindDatabase(hosted, req->database()));
+        JB_RETURN_IF_ERROR(
+            CheckTransactRequest(*req, host_->config().max_transaction_ops));
+        std::unique_ptr<Transaction> txn = db->Begin();
+        for (int i = 0; i < req->operations_size(); ++i) {
+          absl::Status s = Apply(txn.get(), req->operations(i), resp);
+          if (!s.ok()) {
+            txn->Rollback();
+            resp->Clear();
+            return JetStatusWithReason(
+                JetErrOf(s),
+                absl::StrCat("failed_index=", i, ": ", s.message()),
+                JetReasonOf(s), JetInitiatorOf(s));
+          }
+        }
+        JB_RETURN_IF_ERROR(txn->Commit());
+        resp->set_commit_generation(txn->commit_generation());
+        return absl::OkStatus();
+      },
+      host_->config().max_request_bytes);
 }
 
 grpc::Status DataService::Get(grpc::ServerContext* ctx,
                               const v1::GetRequest* req,
                               v1::GetResponse* resp) {
-  return WithRole(*auth_, *ctx, Role::kData, [&](const Principal&) {
+  return WithRole(*auth_, *ctx, Role::kData, *req, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_ASSIGN_OR_RETURN(Database * db, FindDatabase(hosted, req->database()));
+    JB_RETURN_IF_ERROR(CheckNameLength(req->table(), "table name"));
     std::unique_ptr<Transaction> txn = db->Begin();
     JB_ASSIGN_OR_RETURN(*resp->mutable_value(),
                         txn->Get(req->table(), req->key()));
@@ -117,9 +109,10 @@ grpc::Status DataService::Get(grpc::ServerContext* ctx,
 grpc::Status DataService::Scan(grpc::ServerContext* ctx,
                                const v1::ScanRequest* req,
                                grpc::ServerWriter<v1::Row>* writer) {
-  return WithRole(*auth_, *ctx, Role::kData, [&](const Principal&) {
+  return WithRole(*auth_, *ctx, Role::kData, *req, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_ASSIGN_OR_RETURN(Database * db, FindDatabase(hosted, req->database()));
+    JB_RETURN_IF_ERROR(CheckNameLength(req->table(), "table name"));
     const std::string& prefix = req->prefix();
     const std::string start = std::max(req->start(), prefix);
     uint64_t sent = 0;

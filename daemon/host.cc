@@ -90,6 +90,7 @@ absl::Status Host::Start() {
 }
 
 absl::StatusOr<HostedInstance*> Host::Find(absl::string_view name) {
+  JB_RETURN_IF_ERROR(CheckNameLength(name, "instance name"));
   JB_ASSIGN_OR_RETURN(Instance * instance, registry_.Lookup(name));
   for (auto& hosted : hosted_) {
     if (hosted->instance == instance) return hosted.get();

@@ -40,6 +40,10 @@ struct HostedInstance {
 
   jetback::Mutex mu;
   std::set<ReadStream*> streams ABSL_GUARDED_BY(mu);
+  // The latest backup BeginBackup started here and the principal that
+  // began it, so ownership is checked without the engine's lock.
+  std::string backup_id ABSL_GUARDED_BY(mu);
+  std::string backup_owner ABSL_GUARDED_BY(mu);
 };
 
 class Host {

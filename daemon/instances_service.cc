@@ -45,7 +45,7 @@ void FillDatabase(Database* db, v1::DatabaseInfo* out) {
 grpc::Status InstancesService::ListInstances(
     grpc::ServerContext* ctx, const v1::ListInstancesRequest* req,
     v1::ListInstancesResponse* resp) {
-  return WithRole(*auth_, *ctx, Role::kRead, [&](const Principal&) {
+  return WithRole(*auth_, *ctx, Role::kRead, *req, [&](const Principal&) {
     for (HostedInstance* hosted : host_->instances()) {
       Instance* instance = hosted->instance;
       const InstanceOptions& o = instance->options();
@@ -73,7 +73,7 @@ grpc::Status InstancesService::ListInstances(
 grpc::Status InstancesService::StopService(grpc::ServerContext* ctx,
                                            const v1::StopServiceRequest* req,
                                            v1::StopServiceResponse* resp) {
-  return WithRole(*auth_, *ctx, Role::kStop, [&](const Principal&) {
+  return WithRole(*auth_, *ctx, Role::kStop, *req, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_RETURN_IF_ERROR(CheckStopServiceRequest(*req));
     return hosted->instance->StopService(req->grbit());
@@ -83,7 +83,7 @@ grpc::Status InstancesService::StopService(grpc::ServerContext* ctx,
 grpc::Status InstancesService::CreateDatabase(grpc::ServerContext* ctx,
                                               const v1::DatabaseRequest* req,
                                               v1::DatabaseInfo* resp) {
-  return WithRole(*auth_, *ctx, Role::kStop, [&](const Principal&) {
+  return WithRole(*auth_, *ctx, Role::kStop, *req, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_ASSIGN_OR_RETURN(std::string path, CheckDatabaseRequest(*req, *hosted));
     JB_ASSIGN_OR_RETURN(Database * db, hosted->instance->CreateDatabase(path));
@@ -95,7 +95,7 @@ grpc::Status InstancesService::CreateDatabase(grpc::ServerContext* ctx,
 grpc::Status InstancesService::AttachDatabase(grpc::ServerContext* ctx,
                                               const v1::DatabaseRequest* req,
                                               v1::DatabaseInfo* resp) {
-  return WithRole(*auth_, *ctx, Role::kStop, [&](const Principal&) {
+  return WithRole(*auth_, *ctx, Role::kStop, *req, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_ASSIGN_OR_RETURN(std::string path, CheckDatabaseRequest(*req, *hosted));
     JB_ASSIGN_OR_RETURN(Database * db, hosted->instance->AttachDatabase(path));
@@ -107,7 +107,7 @@ grpc::Status InstancesService::AttachDatabase(grpc::ServerContext* ctx,
 grpc::Status InstancesService::DetachDatabase(
     grpc::ServerContext* ctx, const v1::DatabaseRequest* req,
     v1::DetachDatabaseResponse* resp) {
-  return WithRole(*auth_, *ctx, Role::kStop, [&](const Principal&) {
+  return WithRole(*auth_, *ctx, Role::kStop, *req, [&](const Principal&) {
     JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(req->instance()));
     JB_ASSIGN_OR_RETURN(std::string path, CheckDatabaseRequest(*req, *hosted));
     return hosted->instance->DetachDatabase(path);

@@ -2,25 +2,41 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
 namespace jetback::daemon {
 namespace {
 
-// Values with spaces, quotes or '=' are quoted so the line stays parseable.
+// Values with spaces, quotes, '=' or control bytes are quoted, and every
+// control byte (a NUL, an escape sequence, a newline) is escaped, so a value
+// from a client can neither end the line nor forge another field.
 std::string Quote(absl::string_view value) {
-  if (!value.empty() &&
-      value.find_first_of(" \"=\t\n") == absl::string_view::npos) {
+  auto plain = [](unsigned char c) {
+    return c > 0x20 && c != 0x7f && c != '"' && c != '=' && c != '\\';
+  };
+  if (!value.empty() && std::all_of(value.begin(), value.end(), plain)) {
     return std::string(value);
   }
-  return absl::StrCat(
-      "\"",
-      absl::StrReplaceAll(value,
-                          {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}}),
-      "\"");
+  std::string out = "\"";
+  for (unsigned char c : value) {
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += absl::StrFormat("\\x%02x", c);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  out.push_back('"');
+  return out;
 }
 
 void Log(absl::string_view level, absl::string_view msg,

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_posix.h>
 #include <poll.h>
@@ -73,6 +74,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(Host* host,
       GRPC_ARG_KEEPALIVE_TIME_MS,
       static_cast<int>(absl::ToInt64Milliseconds(config.keepalive)));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  // Hostile input is bounded: no message above max_request_bytes is read,
+  // and the quota caps transport buffers and serving threads across all
+  // connections (README, "Memory bound").
+  builder.SetMaxReceiveMessageSize(static_cast<int>(config.max_request_bytes));
+  grpc::ResourceQuota quota("jetbackd");
+  quota.Resize(config.grpc_memory_bytes);
+  quota.SetMaxThreads(config.grpc_max_threads);
+  builder.SetResourceQuota(quota);
 
   std::vector<std::unique_ptr<int>> tcp_ports;
   for (const ListenerConfig& l : config.listeners) {

@@ -64,6 +64,19 @@ class BackupService final
   grpc::Status LogInfoCall(
       grpc::ServerContext* ctx, const v1::BackupCall* req, v1::LogInfo* resp,
       absl::StatusOr<LogList> (BackupEngine::*call)(absl::string_view));
+  // For calls that act on one backup (open, read, close, log info,
+  // truncate, end): the caller holds the read role and owns the backup or
+  // holds the stop role (Authorizer::AuthorizeOnBackup); a non-owner's
+  // action is logged with who did it. Sets *caller.
+  absl::StatusOr<HostedInstance*> AuthorizeOnBackup(
+      const grpc::ServerContextBase& ctx, absl::string_view call,
+      const std::string& instance, const std::string& backup_id,
+      Principal* caller);
+  // The decorator form: runs handler(caller, hosted) once authorised and
+  // converts the result once.
+  template <typename Request, typename Handler>
+  grpc::Status OnBackup(grpc::ServerContext* ctx, absl::string_view call,
+                        const Request& req, Handler&& handler);
 
   Host* const host_;
   const Authorizer* const auth_;

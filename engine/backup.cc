@@ -329,8 +329,26 @@ absl::StatusOr<OpenedFile> BackupEngineImpl::OpenLog(Running& r,
         absl::StrCat(name,
                      " is not an archive log name; the backup has ended")));
   }
-  const std::string path(name);
-  auto file = source_->env()->OpenFile(path, OpenMode::kReadOnly);
+  // Only what GetLogInfo listed for this backup, and only by the path it
+  // listed: a client-supplied path never reaches the file system, so
+  // copies elsewhere, "dir/../" forms and unlisted generations are refused
+  // before anything is opened or sized.
+  if (!r.logs_prepared || *gen < r.copy_mic || *gen >= r.copy_mac) {
+    return FailLocked(JetStatus(
+        jet::JET_errMissingFileToBackup,
+        absl::StrCat("log generation ", *gen,
+                     " was not listed for this backup; the backup has ended")));
+  }
+  const std::string path = source_->ArchiveLogPath(*gen);
+  if (name != path) {
+    return FailLocked(JetStatus(
+        jet::JET_errInvalidPath,
+        absl::StrCat("log generation ", *gen,
+                     " may only be opened by the path GetLogInfo listed; the "
+                     "backup has ended")));
+  }
+  // Under mu_: the open must not block (a FIFO would) nor follow a link.
+  auto file = source_->env()->OpenFile(path, OpenMode::kReadOnlyRegular);
   if (!file.ok()) {
     if (JetErrOf(file.status()) == jet::JET_errFileNotFound) {
       return FailLocked(JetStatus(

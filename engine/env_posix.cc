@@ -131,6 +131,9 @@ class PosixEnv : public Env {
       case OpenMode::kReadOnly:
         flags |= O_RDONLY;
         break;
+      case OpenMode::kReadOnlyRegular:
+        flags |= O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+        break;
       case OpenMode::kReadWrite:
         flags |= O_RDWR;
         break;
@@ -152,7 +155,24 @@ class PosixEnv : public Env {
       if (errno != EINVAL) return ErrnoStatus(errno, "open", path);
     }
     int fd = open(path.c_str(), flags, 0644);
-    if (fd < 0) return ErrnoStatus(errno, "open", path);
+    if (fd < 0) {
+      if (mode == OpenMode::kReadOnlyRegular && errno == ELOOP) {
+        return JetStatus(jet::JET_errInvalidPath,
+                         absl::StrCat("open ", path, ": a symbolic link"));
+      }
+      return ErrnoStatus(errno, "open", path);
+    }
+    if (mode == OpenMode::kReadOnlyRegular) {
+      // O_NONBLOCK only made the open itself safe; reads of a regular file
+      // never block on it, and the flag is cleared so nothing else sees it.
+      struct stat st;
+      if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+          fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        close(fd);
+        return JetStatus(jet::JET_errInvalidPath,
+                         absl::StrCat("open ", path, ": not a regular file"));
+      }
+    }
     return std::unique_ptr<File>(new PosixFile(fd, path));
   }
 

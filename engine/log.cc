@@ -363,10 +363,20 @@ absl::StatusOr<LogScan> ScanLogFile(
       if (type == LogRecordType::kPageImage) {
         rec.db_signature = pr.U64();
         rec.pgno = pr.U32();
+        // A sealed block can still carry a short record (a hostile or
+        // buggy writer): -501, never a read past the payload.
+        if (!pr.ok() || payload.size() < 20) {
+          return JetStatus(jet::JET_errLogFileCorrupt,
+                           absl::StrCat(path, ": truncated page image"));
+        }
         rec.page = payload.substr(20);
       } else if (type != LogRecordType::kCommit) {
         return JetStatus(jet::JET_errLogFileCorrupt,
                          absl::StrCat(path, ": unknown record type"));
+      }
+      if (!pr.ok()) {
+        return JetStatus(jet::JET_errLogFileCorrupt,
+                         absl::StrCat(path, ": truncated record"));
       }
       JB_RETURN_IF_ERROR(fn(lsn, rec));
     }

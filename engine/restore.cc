@@ -96,7 +96,14 @@ absl::Status WriteRestoredDatabase(Env* env, const StreamedDatabase& db,
 
 absl::StatusOr<std::vector<std::string>> DatabaseNames(
     Env* env, const RestoreOptions& options) {
-  if (!options.databases.empty()) return options.databases;
+  if (!options.databases.empty()) {
+    // Names come from a manifest, which a hostile set controls: each is a
+    // file inside backup_dir and lands inside target_dir, nowhere else.
+    for (const std::string& name : options.databases) {
+      JB_RETURN_IF_ERROR(restore_internal::CheckPlainName(name));
+    }
+    return options.databases;
+  }
   return restore_internal::FindDatabaseFiles(env, options.backup_dir,
                                              options.base_name);
 }

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "jetback/status.h"
@@ -14,6 +15,17 @@ namespace jetback::restore_internal {
 std::string JoinPath(const std::string& dir, const std::string& name) {
   if (dir.empty() || dir.back() == '/') return dir + name;
   return dir + "/" + name;
+}
+
+absl::Status CheckPlainName(absl::string_view name) {
+  if (name.empty() || name.size() > 255 || name == "." || name == ".." ||
+      name.find('/') != absl::string_view::npos ||
+      name.find('\0') != absl::string_view::npos) {
+    return JetStatus(jet::JET_errInvalidPath,
+                     absl::StrCat("'", absl::CHexEscape(name.substr(0, 64)),
+                                  "' is not a file name inside the set"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LogSet> CheckLogChain(Env* env, const std::string& dir,

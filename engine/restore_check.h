@@ -23,6 +23,10 @@ namespace jetback::restore_internal {
 
 std::string JoinPath(const std::string& dir, const std::string& name);
 
+// A file name inside a set directory: non-empty, at most 255 bytes, no '/',
+// not "." or "..", no NUL. Errors: -1023 JET_errInvalidPath.
+absl::Status CheckPlainName(absl::string_view name);
+
 struct LogSet {
   uint64_t log_signature = 0;
   uint32_t page_size = 0;

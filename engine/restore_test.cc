@@ -179,6 +179,20 @@ TEST_F(RestoreScenario, S41_RestoreBadParameters) {
   EXPECT_JET(Restore(o), jet::JET_errInvalidParameter);
 }
 
+// Database names come from a set's manifest: never outside the set or the
+// target (found while writing fuzz/manifest_fuzzer; the CLI restore joined
+// them to its staging and target directories).
+TEST_F(RestoreScenario, DatabaseNamesOutsideTheSetAreRefused) {
+  for (const std::string& name :
+       {std::string("../escape.edb"), std::string("a/b.edb"), std::string(".."),
+        std::string("x\0y", 3)}) {
+    RestoreOptions o = Opts();
+    o.databases = {name};
+    EXPECT_JET(Restore(o), jet::JET_errInvalidPath);
+    EXPECT_JET(VerifyBackupSet(o), jet::JET_errInvalidPath);
+  }
+}
+
 TEST_F(RestoreScenario, VerifyCleanSetChangesNothing) {
   const std::string before = ReadFileBytes(DbCopy());
   auto v = VerifyBackupSet(Opts());

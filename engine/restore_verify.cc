@@ -149,6 +149,9 @@ absl::StatusOr<VerifyResult> VerifyBackupSet(const RestoreOptions& options) {
     }
   }
   std::vector<std::string> dbs = options.databases;
+  for (const std::string& name : dbs) {
+    JB_RETURN_IF_ERROR(restore_internal::CheckPlainName(name));
+  }
   if (dbs.empty()) {
     JB_ASSIGN_OR_RETURN(dbs, restore_internal::FindDatabaseFiles(
                                  env, options.backup_dir, options.base_name));

@@ -21,6 +21,15 @@ std::optional<v1::JetError> ExtractJetError(const grpc::Status& status) {
   return std::nullopt;
 }
 
+// At most `max` bytes of `text`, cut on a UTF-8 character boundary (the
+// detail's fields are proto3 strings), marked when cut.
+std::string Bounded(absl::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t n = max - 3;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return absl::StrCat(text.substr(0, n), "...");
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -29,8 +38,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   v1::JetError error;
   error.set_jet_err(err);
   error.set_symbol(JetErrSymbol(err));
-  error.set_reason(JetReasonOf(status));
-  error.set_initiator(JetInitiatorOf(status));
+  // Messages may echo client input: bounded, so no answer outgrows a
+  // client's metadata limit (8 KiB by default) and breaks its connection.
+  const std::string message = Bounded(status.message(), kMaxStatusMessageBytes);
+  error.set_reason(Bounded(JetReasonOf(status), kMaxStatusReasonBytes));
+  error.set_initiator(
+      Bounded(JetInitiatorOf(status), kMaxStatusInitiatorBytes));
 
   // The table's code, not the status's own: a foreign status that reached
   // the boundary without a payload still gets a code consistent with the
@@ -42,10 +55,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   const auto grpc_code = static_cast<grpc::StatusCode>(static_cast<int>(code));
   google::rpc::Status rpc_status;
   rpc_status.set_code(static_cast<int>(code));
-  rpc_status.set_message(std::string(status.message()));
+  rpc_status.set_message(message);
   rpc_status.add_details()->PackFrom(error);
-  return grpc::Status(grpc_code, std::string(status.message()),
-                      rpc_status.SerializeAsString());
+  return grpc::Status(grpc_code, message, rpc_status.SerializeAsString());
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
@@ -54,8 +66,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
     return JetStatusWithReason(error->jet_err(), status.error_message(),
                                error->reason(), error->initiator());
   }
-  const auto code = static_cast<absl::StatusCode>(
-      static_cast<int>(status.error_code()));
+  const auto code =
+      static_cast<absl::StatusCode>(static_cast<int>(status.error_code()));
   const JetErr err = JetErrForBareCode(code);
   return JetStatus(err, absl::StrCat("transport: gRPC code ",
                                      static_cast<int>(status.error_code()),

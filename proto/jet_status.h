@@ -17,6 +17,13 @@
 
 namespace jetback {
 
+// Longest message, reason and initiator ToGrpcStatus puts on the wire;
+// longer ones are cut (with "..."). Even percent- and base64-encoded, the
+// three stay near 4 KiB, under gRPC's default 8 KiB metadata limit.
+inline constexpr size_t kMaxStatusMessageBytes = 512;
+inline constexpr size_t kMaxStatusReasonBytes = 1024;  // = a stop reason's
+inline constexpr size_t kMaxStatusInitiatorBytes = 256;
+
 // Engine status → wire status. OK stays OK. The gRPC code is the JET_ERR's
 // table code; the detail carries jet_err, symbol, reason and initiator.
 grpc::Status ToGrpcStatus(const absl::Status& status);

@@ -28,9 +28,29 @@ TEST(JetGrpcStatus, EveryTableEntryRoundTrips) {
   }
 }
 
+// Messages may echo client input: what goes on the wire is bounded and cut
+// on a UTF-8 boundary, so the detail still parses.
+TEST(JetGrpcStatus, LongTextIsCutToItsBound) {
+  const std::string huge = "x" + std::string(1 << 20, 'n') + "y";
+  std::string utf8;
+  for (int i = 0; i < 4096; ++i) utf8 += "\xc3\xa9";  // é
+  grpc::Status wire =
+      ToGrpcStatus(JetStatusWithReason(-1003, huge, utf8, utf8));
+  EXPECT_LE(wire.error_message().size(), kMaxStatusMessageBytes);
+  EXPECT_LE(wire.error_details().size(), 2048u);
+  absl::Status back = FromGrpcStatus(wire);
+  EXPECT_EQ(JetErrOf(back), -1003);
+  EXPECT_LE(JetReasonOf(back).size(), kMaxStatusReasonBytes);
+  EXPECT_LE(JetInitiatorOf(back).size(), kMaxStatusInitiatorBytes);
+  EXPECT_EQ(JetReasonOf(back).substr(JetReasonOf(back).size() - 3), "...");
+  // Whole characters only: the cut never splits "\xc3\xa9".
+  const std::string r = JetReasonOf(back);
+  EXPECT_EQ((r.size() - 3) % 2, 0u);
+}
+
 TEST(JetGrpcStatus, DetailIsAGoogleRpcStatusWithJetError) {
-  grpc::Status wire = ToGrpcStatus(JetStatusWithReason(
-      -801, "stopped", "operator maintenance", "uid:1000"));
+  grpc::Status wire = ToGrpcStatus(
+      JetStatusWithReason(-801, "stopped", "operator maintenance", "uid:1000"));
   EXPECT_EQ(wire.error_code(), grpc::StatusCode::ABORTED);
   google::rpc::Status rpc_status;
   ASSERT_TRUE(rpc_status.ParseFromString(wire.error_details()));

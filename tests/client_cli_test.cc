@@ -5,6 +5,7 @@
 // without overwriting anything.
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -272,6 +273,39 @@ TEST_F(CliTest, BadInputGetsClearErrorsAndOverwritesNothing) {
 
   CliResult usage = Cli({"backup", "--instance", "demo"});  // no --out
   EXPECT_EQ(usage.exit_code, 1);
+}
+
+TEST_F(CliTest, RestoreIntoARunningInstanceNamesItsOwner) {
+  Put(Batch("k", 10));
+  ASSERT_EQ(
+      Cli({"backup", "--instance", "demo", "--out", Path("set")}).exit_code, 0);
+  Put({{"after-backup", "kept"}});
+  // The live database keeps changing (checkpoints); what restore must not
+  // do is add, remove or replace any file in the directory.
+  auto listing = [&] {
+    std::map<std::string, uint64_t> inodes;
+    for (const auto& entry : fs::directory_iterator(Path("demo"))) {
+      struct stat st {};
+      ::stat(entry.path().c_str(), &st);
+      inodes[entry.path().filename().string()] = st.st_ino;
+    }
+    return inodes;
+  };
+  const std::map<std::string, uint64_t> before = listing();
+  ASSERT_TRUE(before.count("demo.edb"));
+
+  CliResult restore = Cli({"restore", Path("set"), "--to", Path("demo")});
+  EXPECT_EQ(restore.exit_code, 2);  // a JET error
+  EXPECT_NE(restore.err.find("-1032"), std::string::npos) << restore.err;
+  EXPECT_NE(restore.err.find(absl::StrCat("pid ", daemon_->pid(),
+                                          " (jetbackd), instance demo")),
+            std::string::npos)
+      << restore.err;
+  EXPECT_EQ(listing(), before);
+  CliResult get =
+      Cli({"get", "--instance", "demo", "--table", "t", "after-backup"});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "kept\n");
 }
 
 TEST_F(CliTest, TamperedSetFailsVerifyNamingTheFile) {

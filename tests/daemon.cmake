@@ -25,6 +25,11 @@ if(TARGET daemon_test)
   add_dependencies(daemon_test daemon_test_agent)
 endif()
 
+jetback_cc_test(NAME daemon_security_test
+  SRCS daemon_security_test.cc
+  DEPS daemon_test_util jetback_engine
+  TIMEOUT 120 LABELS daemon)
+
 # The unit as installed, but pointing at the build tree's binary.
 find_program(SYSTEMD_ANALYZE systemd-analyze)
 if(SYSTEMD_ANALYZE)

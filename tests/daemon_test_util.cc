@@ -198,9 +198,10 @@ NotifyReceiver::NotifyReceiver(const std::string& dir)
 
 NotifyReceiver::~NotifyReceiver() { ::close(fd_); }
 
-bool NotifyReceiver::WaitFor(const std::string& text, absl::Duration timeout) {
-  for (const std::string& m : messages_) {
-    if (m.find(text) != std::string::npos) return true;
+bool NotifyReceiver::WaitFor(const std::string& text, absl::Duration timeout,
+                             size_t skip) {
+  for (size_t i = skip; i < messages_.size(); ++i) {
+    if (messages_[i].find(text) != std::string::npos) return true;
   }
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {

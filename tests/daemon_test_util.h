@@ -48,8 +48,8 @@ struct DaemonConfigOptions {
 };
 
 // Writes ca.pem, localhost.pem/.key (CN=localhost; names localhost and
-// 127.0.0.1) and <client>.pem/.key
-// into `dir` with the openssl CLI; false when that fails.
+// 127.0.0.1) and <client>.pem/.key for each space-separated name in
+// `client` into `dir` with the openssl CLI; false when that fails.
 bool MakeTlsFiles(const std::string& dir, const std::string& client);
 
 // A config whose state_dir is `dir` and socket <dir>/jetbackd.sock; each
@@ -89,8 +89,10 @@ class NotifyReceiver {
   explicit NotifyReceiver(const std::string& dir);
   ~NotifyReceiver();
   std::string env() const { return "NOTIFY_SOCKET=" + path_; }
-  // Waits until a received message contains `text`; true when one did.
-  bool WaitFor(const std::string& text, absl::Duration timeout);
+  // Waits until a received message from the `skip`-th on contains `text`;
+  // true when one did.
+  bool WaitFor(const std::string& text, absl::Duration timeout,
+               size_t skip = 0);
   const std::vector<std::string>& messages() const { return messages_; }
 
  private:

@@ -352,6 +352,18 @@ absl::StatusOr<Manifest> ReadManifest(const std::string& dir) {
                      absl::StrCat(path, ": unknown format_version ",
                                   manifest.format_version()));
   }
+  // verify and restore join these names to set and staging directories: a
+  // hostile set must not reach files outside them.
+  for (int i = 0; i < manifest.files_size(); ++i) {
+    const std::string& name = manifest.files(i).name();
+    if (name.empty() || name.size() > 255 || name == "." || name == ".." ||
+        name == kManifestName || name.find('/') != std::string::npos ||
+        name.find('\0') != std::string::npos) {
+      return JetStatus(jet::JET_errInvalidPath,
+                       absl::StrCat(path, ": files[", i,
+                                    "].name is not a file name in the set"));
+    }
+  }
   return manifest;
 }
 

@@ -256,6 +256,23 @@ TEST_F(BackupSetTest, MissingOrBadManifest) {
             jet::JET_errInvalidParameter);
 }
 
+// Found while writing fuzz/manifest_fuzzer (its invariant would catch it):
+// names are joined to set and staging directories, so a hostile manifest
+// must not name files outside them.
+TEST_F(BackupSetTest, ManifestNamesOutsideTheSetAreRefused) {
+  for (const char* name :
+       {"../escape", "a/b", "..", ".", "", "/etc/shadow", "manifest.json"}) {
+    std::ofstream(root_ + "/manifest.json")
+        << "{\"formatVersion\": 1, \"files\": [{\"name\": \"" << name
+        << "\", \"size\": \"1\"}]}";
+    EXPECT_EQ(JetErrOf(ReadManifest(root_).status()), jet::JET_errInvalidPath)
+        << name;
+  }
+  std::ofstream(root_ + "/manifest.json")
+      << "{\"formatVersion\": 1, \"files\": [{\"name\": \"demo.edb\"}]}";
+  EXPECT_TRUE(ReadManifest(root_).ok());
+}
+
 TEST_F(BackupSetTest, AbandonedWriterLeavesNothing) {
   {
     auto w = SetFileWriter::Create(root_, "demo.edb");

@@ -55,7 +55,11 @@ enum class OpenMode {
   // and not read back soon (restore's copies): writes bypass the page cache
   // (O_DIRECT) when buffer, offset and length are 4 KiB aligned, and fall
   // back to buffered writes otherwise or where the filesystem refuses.
-  kCreateExclusiveDirect
+  kCreateExclusiveDirect,
+  // As kReadOnly, for a file named by something the engine does not fully
+  // control: never follows a final symlink (-1023), never blocks in open
+  // (a FIFO or device would) and refuses anything but a regular file (-1023).
+  kReadOnlyRegular
 };
 
 class Env {
