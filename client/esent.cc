@@ -8,13 +8,12 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "jetback/mutex.h"
 #include "jetback/client.h"
+#include "jetback/mutex.h"
 
 namespace jetback {
 namespace {
@@ -39,9 +38,9 @@ struct InstanceState {
 
 struct Registry {
   jetback::Mutex mu;
-  std::set<InstanceState*> live ABSL_GUARDED_BY(mu);
-  // The daemon of the first connected instance, for JetStopBackup().
-  std::string first_server ABSL_GUARDED_BY(mu);
+  // In connection order: JetStopBackup() acts on the daemon of the oldest
+  // handle still connected.
+  std::vector<InstanceState*> live ABSL_GUARDED_BY(mu);
 };
 
 Registry& registry() {
@@ -53,7 +52,9 @@ InstanceState* Lookup(JET_INSTANCE instance) {
   auto* state = reinterpret_cast<InstanceState*>(instance);
   Registry& r = registry();
   jetback::MutexLock lock(&r.mu);
-  return r.live.count(state) != 0 ? state : nullptr;
+  return std::find(r.live.begin(), r.live.end(), state) != r.live.end()
+             ? state
+             : nullptr;
 }
 
 // The one place a status becomes a C JET_ERR; remembers a stop's reason.
@@ -119,6 +120,57 @@ JET_ERR LogInfoCall(JET_INSTANCE instance, bool truncate_info, char* szz,
   return jet::JET_errSuccess;
 }
 
+// Opens `name` with the read cursor at `offset` (the daemon checks the
+// offset: a page multiple, 0 or at least three pages in).
+JET_ERR OpenAt(InstanceState* state, const char* name, uint64_t offset,
+               JET_HANDLE* handle, uint64_t* size) {
+  // A NULL name goes to the daemon as "", so its checks (-520 before -1003)
+  // keep their order.
+  auto opened = state->client->OpenFile(state->backup,
+                                        name == nullptr ? "" : name, offset);
+  if (!opened.ok()) {
+    const JET_ERR err = Result(state, opened.status());
+    // These end the backup on the daemon (ese-semantics.md 2.3).
+    if (err == jet::JET_errInvalidBackupSequence ||
+        err == jet::JET_errMissingFileToBackup) {
+      state->file = OpenFileState();
+    }
+    return err;
+  }
+  OpenFileState& file = state->file;
+  file.open = true;
+  file.handle = opened->handle();
+  file.is_log = opened->is_log();
+  file.size = opened->size();
+  file.page_size = opened->page_size();
+  file.cursor = offset;
+  *handle = file.handle;
+  *size = file.size;
+  return jet::JET_errSuccess;
+}
+
+// What the daemon says about this handle's backup before the library answers
+// a read locally (a bad argument, or the end of the file): ESE checks
+// StopService (-1329), the backup (-520) and the stop (-801) before the
+// arguments, and a stop that lands after the last byte must still reach the
+// agent. A daemon read that cannot return data asks exactly that, in that
+// order: at the end of the open file it succeeds with nothing; otherwise
+// (offset 1, never a page multiple) it ends with -1003 once those pass.
+JET_ERR CheckBackupBeforeLocalAnswer(InstanceState* state, bool at_end) {
+  const OpenFileState& file = state->file;
+  auto read = state->client->ReadFile(
+      state->backup, static_cast<uint32_t>(file.handle), at_end ? file.size : 1,
+      0, [](uint64_t, absl::string_view data) -> absl::Status {
+        if (data.empty()) return absl::OkStatus();
+        return JetStatus(jet::JET_errInternalError,
+                         "daemon sent data for an empty read");
+      });
+  if (read.ok()) {
+    return at_end ? jet::JET_errSuccess : jet::JET_errInvalidParameter;
+  }
+  return Result(state, read.status());
+}
+
 }  // namespace
 }  // namespace jetback
 
@@ -149,15 +201,11 @@ JET_ERR JetConnectInstance(const char* server, const char* instance_name,
 
   auto state = std::make_unique<InstanceState>();
   state->backup.instance = instance_name;
+  state->client = std::move(*client);
   jetback::Registry& r = jetback::registry();
   {
     jetback::MutexLock lock(&r.mu);
-    if (r.first_server.empty()) r.first_server = (*client)->server();
-  }
-  state->client = std::move(*client);
-  {
-    jetback::MutexLock lock(&r.mu);
-    r.live.insert(state.get());
+    r.live.push_back(state.get());
   }
   *pinstance = reinterpret_cast<JET_INSTANCE>(state.release());
   return jet::JET_errSuccess;
@@ -169,7 +217,7 @@ JET_ERR JetDisconnectInstance(JET_INSTANCE instance) {
   jetback::Registry& r = jetback::registry();
   {
     jetback::MutexLock lock(&r.mu);
-    r.live.erase(state);
+    r.live.erase(std::find(r.live.begin(), r.live.end(), state));
   }
   delete state;
   return jet::JET_errSuccess;
@@ -218,29 +266,30 @@ JET_ERR JetOpenFileInstance(JET_INSTANCE instance, JET_PCSTR szFileName,
       pulFileSizeHigh == nullptr) {
     return jet::JET_errInvalidParameter;
   }
-  // A NULL name goes to the daemon as "", so its checks (-520 before -1003)
-  // keep their order.
-  auto opened = state->client->OpenFile(
-      state->backup, szFileName == nullptr ? "" : szFileName, 0);
-  if (!opened.ok()) {
-    const JET_ERR err = Result(state, opened.status());
-    // These end the backup on the daemon (ese-semantics.md 2.3).
-    if (err == jet::JET_errInvalidBackupSequence ||
-        err == jet::JET_errMissingFileToBackup) {
-      state->file = jetback::OpenFileState();
-    }
-    return err;
+  uint64_t size = 0;
+  const JET_ERR err = jetback::OpenAt(state, szFileName, 0, phfFile, &size);
+  if (err != jet::JET_errSuccess) return err;
+  *pulFileSizeLow = static_cast<unsigned long>(size & 0xffffffffu);
+  *pulFileSizeHigh = static_cast<unsigned long>(size >> 32);
+  return jet::JET_errSuccess;
+}
+
+JET_ERR JetOpenFileSectionInstance(JET_INSTANCE instance, JET_PSTR szFile,
+                                   JET_HANDLE* phFile, long iSection,
+                                   long cSections, unsigned long long ibRead,
+                                   unsigned long* pulSectionSizeLow,
+                                   long* plSectionSizeHigh) {
+  InstanceState* state = Lookup(instance);
+  if (state == nullptr) return jet::JET_errInvalidParameter;
+  if (phFile == nullptr || pulSectionSizeLow == nullptr ||
+      plSectionSizeHigh == nullptr) {
+    return jet::JET_errInvalidParameter;
   }
-  jetback::OpenFileState& file = state->file;
-  file.open = true;
-  file.handle = opened->handle();
-  file.is_log = opened->is_log();
-  file.size = opened->size();
-  file.page_size = opened->page_size();
-  file.cursor = 0;
-  *phfFile = file.handle;
-  *pulFileSizeLow = static_cast<unsigned long>(file.size & 0xffffffffu);
-  *pulFileSizeHigh = static_cast<unsigned long>(file.size >> 32);
+  uint64_t size = 0;
+  const JET_ERR err = jetback::OpenAt(state, szFile, ibRead, phFile, &size);
+  if (err != jet::JET_errSuccess) return err;
+  *pulSectionSizeLow = static_cast<unsigned long>(size & 0xffffffffu);
+  *plSectionSizeHigh = static_cast<long>(size >> 32);
   return jet::JET_errSuccess;
 }
 
@@ -250,22 +299,22 @@ JET_ERR JetReadFileInstance(JET_INSTANCE instance, JET_HANDLE hfFile, void* pv,
   if (state == nullptr) return jet::JET_errInvalidParameter;
   if (state->backup.backup_id.empty()) return jet::JET_errNoBackup;
   jetback::OpenFileState& file = state->file;
-  if (!file.open || hfFile != file.handle || file.page_size == 0) {
-    return jet::JET_errInvalidParameter;
-  }
   const uint64_t page = file.page_size;
-  if (pv == nullptr ||
-      reinterpret_cast<uintptr_t>(pv) % jetback::kBufferAlignment != 0 ||
-      cb % page != 0 || cb / page == 0) {
-    return jet::JET_errInvalidParameter;
-  }
   // The first read must hold the headers: two header copies plus a page for
   // a database, the log file header for a log.
-  if (file.cursor == 0 && cb / page < (file.is_log ? 2u : 3u)) {
-    return jet::JET_errInvalidParameter;
-  }
+  const bool arguments_ok =
+      file.open && hfFile == file.handle && page != 0 && pv != nullptr &&
+      reinterpret_cast<uintptr_t>(pv) % jetback::kBufferAlignment == 0 &&
+      cb % page == 0 && cb / page != 0 &&
+      (file.cursor != 0 || cb / page >= (file.is_log ? 2u : 3u));
   const uint64_t remaining = file.size - std::min(file.cursor, file.size);
+  if (!arguments_ok) {
+    const JET_ERR err = jetback::CheckBackupBeforeLocalAnswer(state, false);
+    return err != jet::JET_errSuccess ? err : jet::JET_errInvalidParameter;
+  }
   if (remaining == 0) {
+    const JET_ERR err = jetback::CheckBackupBeforeLocalAnswer(state, true);
+    if (err != jet::JET_errSuccess) return err;
     if (pcbActual != nullptr) *pcbActual = 0;
     return jet::JET_errSuccess;
   }
@@ -362,12 +411,55 @@ JET_ERR JetEndExternalBackupInstance2(JET_INSTANCE instance, JET_GRBIT grbit) {
 }
 
 JET_ERR JetStopBackupInstance(JET_INSTANCE instance) {
+  return JetStopBackupInstanceWithReason(instance, nullptr);
+}
+
+JET_ERR JetStopBackupInstanceWithReason(JET_INSTANCE instance,
+                                        const char* reason) {
   InstanceState* state = Lookup(instance);
   if (state == nullptr) return jet::JET_errInvalidParameter;
-  auto stopped = state->client->StopBackup(state->backup.instance,
-                                           "JetStopBackupInstance");
+  auto stopped = state->client->StopBackup(
+      state->backup.instance,
+      reason == nullptr || *reason == '\0' ? "JetStopBackupInstance" : reason);
   if (!stopped.ok()) return Result(state, stopped.status());
   return jet::JET_errSuccess;
+}
+
+JET_ERR JetGetDatabaseFileInfoInstance(JET_INSTANCE instance,
+                                       JET_PCSTR szDatabaseName, void* pvResult,
+                                       unsigned long cbMax,
+                                       unsigned long InfoLevel) {
+  InstanceState* state = Lookup(instance);
+  if (state == nullptr) return jet::JET_errInvalidParameter;
+  if (szDatabaseName == nullptr || *szDatabaseName == '\0' ||
+      pvResult == nullptr) {
+    return jet::JET_errInvalidParameter;
+  }
+  if (InfoLevel != JET_DbInfoPageSize && InfoLevel != JET_DbInfoFilesize) {
+    return jet::JET_errInvalidParameter;
+  }
+  auto instances = state->client->ListInstances();
+  if (!instances.ok()) return Result(state, instances.status());
+  for (const jetback::v1::InstanceInfo& info : *instances) {
+    if (info.name() != state->backup.instance) continue;
+    for (const jetback::v1::DatabaseInfo& db : info.databases()) {
+      if (db.path() != szDatabaseName && db.name() != szDatabaseName) continue;
+      if (InfoLevel == JET_DbInfoPageSize) {
+        if (cbMax < sizeof(unsigned long)) return jet::JET_errInvalidParameter;
+        const unsigned long page_size = info.page_size();
+        std::memcpy(pvResult, &page_size, sizeof(page_size));
+      } else {
+        if (cbMax < sizeof(unsigned long long)) {
+          return jet::JET_errInvalidParameter;
+        }
+        const unsigned long long size = db.size_bytes();
+        std::memcpy(pvResult, &size, sizeof(size));
+      }
+      return jet::JET_errSuccess;
+    }
+    return jet::JET_errFileNotFound;
+  }
+  return jet::JET_errInvalidParameter;  // the daemon no longer hosts it
 }
 
 JET_ERR JetStopBackup(void) {
@@ -375,7 +467,7 @@ JET_ERR JetStopBackup(void) {
   {
     jetback::Registry& r = jetback::registry();
     jetback::MutexLock lock(&r.mu);
-    options.server = r.first_server;
+    if (!r.live.empty()) options.server = r.live.front()->client->server();
   }
   auto client = jetback::Client::Connect(options);
   if (!client.ok()) return Result(nullptr, client.status());

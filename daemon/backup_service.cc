@@ -78,6 +78,16 @@ void FillStatus(HostedInstance* hosted, absl::Duration lease,
   out->set_stop_initiator(p.stop_initiator);
 }
 
+// Arguments ESE checks before it looks for the backup: EndBackup's grbit
+// is -1003 even when no backup runs (not -520).
+template <typename Request>
+absl::Status CheckBeforeBackupLookup(const Request&) {
+  return absl::OkStatus();
+}
+absl::Status CheckBeforeBackupLookup(const v1::EndBackupRequest& req) {
+  return CheckEndGrbit(req.grbit());
+}
+
 void FillLogInfo(const LogList& list, v1::LogInfo* out) {
   for (const std::string& f : list.files) out->add_files(f);
   out->set_gen_low(list.gen_low);
@@ -90,9 +100,10 @@ void FillLogInfo(const LogList& list, v1::LogInfo* out) {
 absl::StatusOr<HostedInstance*> BackupService::AuthorizeOnBackup(
     const grpc::ServerContextBase& ctx, absl::string_view call,
     const std::string& instance, const std::string& backup_id,
-    Principal* caller) {
+    const absl::Status& argument_check, Principal* caller) {
   JB_ASSIGN_OR_RETURN(*caller, auth_->Authorize(ctx, Role::kRead));
   JB_ASSIGN_OR_RETURN(HostedInstance * hosted, host_->Find(instance));
+  JB_RETURN_IF_ERROR(argument_check);
   JB_RETURN_IF_ERROR(CheckBackupId(backup_id));
   std::string owner;
   {
@@ -125,7 +136,8 @@ grpc::Status BackupService::OnBackup(grpc::ServerContext* ctx,
                                      Handler&& handler) {
   Principal caller;
   absl::StatusOr<HostedInstance*> hosted =
-      AuthorizeOnBackup(*ctx, call, req.instance(), req.backup_id(), &caller);
+      AuthorizeOnBackup(*ctx, call, req.instance(), req.backup_id(),
+                        CheckBeforeBackupLookup(req), &caller);
   if (!hosted.ok()) return ToGrpcStatus(hosted.status());
   absl::Status size = CheckRequestSize(req, kMaxControlRequestBytes);
   if (!size.ok()) return ToGrpcStatus(size);
@@ -209,9 +221,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* BackupService::ReadFile(
     v1::ReadFileRequest req;
     JB_RETURN_IF_ERROR(ParseReadFileRequest(*raw, &req));
     Principal caller;
-    JB_ASSIGN_OR_RETURN(hosted,
-                        AuthorizeOnBackup(*ctx, "ReadFile", req.instance(),
-                                          req.backup_id(), &caller));
+    JB_ASSIGN_OR_RETURN(
+        hosted, AuthorizeOnBackup(*ctx, "ReadFile", req.instance(),
+                                  req.backup_id(), absl::OkStatus(), &caller));
     return PlanReadFile(req, *hosted, host_->config(), &plan);
   }();
   return ReadFileReactor::Start(host_, hosted, ctx, plan, status);

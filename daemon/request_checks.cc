@@ -2,6 +2,7 @@
 #include "daemon/request_checks.h"
 
 #include "absl/strings/str_cat.h"
+#include "jetback/backup.h"
 #include "jetback/status.h"
 
 namespace jetback::daemon {
@@ -40,6 +41,16 @@ absl::Status CheckStopReason(absl::string_view reason) {
       return JetStatus(jet::JET_errInvalidParameter,
                        "reason contains a control character");
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckEndGrbit(uint32_t grbit) {
+  const bool normal = (grbit & JET_bitBackupEndNormal) != 0;
+  const bool abort = (grbit & JET_bitBackupEndAbort) != 0;
+  if (normal == abort) {
+    return JetStatus(jet::JET_errInvalidParameter,
+                     "EndBackup needs exactly one of EndNormal and EndAbort");
   }
   return absl::OkStatus();
 }

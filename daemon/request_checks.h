@@ -13,6 +13,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include <cstddef>
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -38,6 +39,10 @@ absl::Status CheckBackupId(absl::string_view backup_id);
 
 // At most 1024 bytes and no control bytes (-1003).
 absl::Status CheckStopReason(absl::string_view reason);
+
+// EndBackup's grbit: exactly one of EndNormal and EndAbort (-1003), checked
+// before the backup is looked up.
+absl::Status CheckEndGrbit(uint32_t grbit);
 
 absl::Status CheckBeginRequest(const v1::BeginBackupRequest& req);
 absl::Status CheckOpenFileRequest(const v1::OpenFileRequest& req);

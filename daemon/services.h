@@ -67,11 +67,13 @@ class BackupService final
   // For calls that act on one backup (open, read, close, log info,
   // truncate, end): the caller holds the read role and owns the backup or
   // holds the stop role (Authorizer::AuthorizeOnBackup); a non-owner's
-  // action is logged with who did it. Sets *caller.
+  // action is logged with who did it. `argument_check` (the call's own
+  // argument errors) comes after the instance and before the backup id, as
+  // in ESE. Sets *caller.
   absl::StatusOr<HostedInstance*> AuthorizeOnBackup(
       const grpc::ServerContextBase& ctx, absl::string_view call,
       const std::string& instance, const std::string& backup_id,
-      Principal* caller);
+      const absl::Status& argument_check, Principal* caller);
   // The decorator form: runs handler(caller, hosted) once authorised and
   // converts the result once.
   template <typename Request, typename Handler>

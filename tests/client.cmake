@@ -39,3 +39,21 @@ endif()
 jetback_cc_test(NAME stop_test SRCS stop_test.cc
   DEPS jetback_client daemon_test_util client_test_util TIMEOUT 300
   LABELS client)
+# The ESE scenarios (section 7) through the C API door, against jetbackd.
+jetback_cc_test(NAME esent_scenario_test SRCS esent_scenario_test.cc
+  DEPS jetback_client daemon_test_util TIMEOUT 300 LABELS client)
+# The installed C API: cmake --install of the esent component, the example
+# agent built with pkg-config and with find_package(jetback), run against
+# jetbackd; exported symbols and soname.
+jetback_cc_test(NAME esent_install_test SRCS esent_install_test.cc
+  DEPS jetback_client daemon_test_util client_test_util absl::strings
+  TIMEOUT 300 LABELS client)
+if(TARGET esent_install_test)
+  target_compile_definitions(esent_install_test PRIVATE
+    CMAKE_COMMAND="${CMAKE_COMMAND}"
+    JETBACK_BUILD_DIR="${PROJECT_BINARY_DIR}"
+    JETBACK_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    JETBACK_LIBDIR="${CMAKE_INSTALL_LIBDIR}"
+    JETBACK_SANITIZE_FLAGS="${JETBACK_SANITIZE}")
+  add_dependencies(esent_install_test jetback_client_shared)
+endif()

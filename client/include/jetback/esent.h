@@ -71,6 +71,29 @@ typedef struct {
 } JET_LOGINFO_A;
 typedef JET_LOGINFO_A JET_LOGINFO;
 
+/* JetGetDatabaseFileInfoInstance levels, values as ESE's. */
+#define JET_DbInfoFilesize 10
+#define JET_DbInfoPageSize 17
+
+/* ---- Errors every call below can return ---------------------------------
+ * -1003 JET_errInvalidParameter      an invalid JET_INSTANCE, a NULL output
+ *                                    pointer, an argument out of range
+ * -1090 JET_errInstanceUnavailable   the daemon is unreachable or the
+ *                                    connection broke beyond the library's
+ *                                    reconnect window
+ * -1907 JET_errAccessDenied          the caller's principal lacks the role
+ *                                    (read for backup calls, stop for stops)
+ * -1329 JET_errClientRequestToStopJetService  after JetStopServiceInstance
+ *                                    (not JetStopBackup*, which still work)
+ * Besides these, each function lists what it adds, in the order checked.
+ *
+ * Several handles and agents: a backup belongs to the handle that began it
+ * (its id never leaves that handle). On the same daemon instance a second
+ * handle (or another agent) gets -505 from Begin while the backup runs and
+ * -520 from every other backup call, since it has no backup of its own;
+ * JetStopBackupInstance from any handle stops the instance's backup and its
+ * owner's next call gets -801. End on the owning handle ends it. */
+
 /* ---- jetback extensions ------------------------------------------------ */
 
 /* Binds a new JET_INSTANCE to `instance_name` on the daemon at `server`
@@ -90,23 +113,73 @@ JET_ERR JetGetLastStopReason(JET_INSTANCE instance, char* reason,
                              unsigned long cbReason, char* initiator,
                              unsigned long cbInitiator);
 
+/* JetStopBackupInstance with the reason every agent's -801 will carry (at
+ * most 1024 bytes, no control characters: -1003). NULL or "": the reason
+ * "JetStopBackupInstance". Same results as JetStopBackupInstance. */
+JET_ERR JetStopBackupInstanceWithReason(JET_INSTANCE instance,
+                                        const char* reason);
+
+/* ESE's JetGetDatabaseFileInfo for a database of the connected instance,
+ * named by its path as GetAttachInfo lists it (or its name on the daemon):
+ * JET_DbInfoPageSize writes an unsigned long (the page size every read of
+ * that database is a multiple of), JET_DbInfoFilesize an unsigned long long
+ * (bytes on the daemon's disk). Needs no backup. -1003 for another level or
+ * cbMax too small; -1811 JET_errFileNotFound when the instance has no such
+ * database attached. */
+JET_ERR JetGetDatabaseFileInfoInstance(JET_INSTANCE instance,
+                                       JET_PCSTR szDatabaseName,
+                                       void* pvResult, unsigned long cbMax,
+                                       unsigned long InfoLevel);
+
 /* ---- ESE streaming backup ---------------------------------------------- */
 
+/* -900 grbit outside {0, Incremental}; -505 a backup already runs on the
+ * instance (begun by any handle or agent); -516 logging off; -526
+ * incremental with circular logging; -560 incremental before a full backup
+ * of every database; -523 the instance is not ready. Clears the stop. */
 JET_ERR JetBeginExternalBackupInstance(JET_INSTANCE instance, JET_GRBIT grbit);
 
+/* -520 no backup begun through this handle; -801 stopped; -521 during an
+ * incremental backup. */
 JET_ERR JetGetAttachInfoInstance(JET_INSTANCE instance, JET_PSTR szzDatabases,
                                  unsigned long cbMax, unsigned long* pcbActual);
 
-/* The whole file's size in two halves; *phfFile is 0 (one slot). */
+/* The whole file's size in two halves; *phfFile is 0 (one slot).
+ * -520; -801; -1003 NULL or empty name, or a log name that is not one this
+ * backup listed; -1011 a file is already open; -1203 not an attached
+ * database (database phase; the backup goes on); -521 a database after the
+ * log phase began or in an incremental (ends the backup); -569 a listed log
+ * that is gone (ends the backup). */
 JET_ERR JetOpenFileInstance(JET_INSTANCE instance, JET_PCSTR szFileName,
                             JET_HANDLE* phfFile, unsigned long* pulFileSizeLow,
                             unsigned long* pulFileSizeHigh);
 
+/* Opens a file to resume it at byte `ibRead` (0, or a multiple of the page
+ * size at least three pages in: the header copies are not sent again), for
+ * an agent whose earlier read broke off. iSection and cSections are accepted
+ * and not used (as ESE). The size returned is the whole file's. Results as
+ * JetOpenFileInstance, plus -1003 for a bad ibRead or one beyond the end. */
+JET_ERR JetOpenFileSectionInstance(JET_INSTANCE instance, JET_PSTR szFile,
+                                   JET_HANDLE* phFile, long iSection,
+                                   long cSections, unsigned long long ibRead,
+                                   unsigned long* pulSectionSizeLow,
+                                   long* plSectionSizeHigh);
+
+/* -520; -801 (also once the file was read to its end: a stop is never
+ * hidden behind a local end-of-file); -1003 handle not open, pv not aligned
+ * to 4096, cb not a multiple of the page size or a first read too short;
+ * -1018 / -1019 / -1119 a damaged database page (that database leaves the
+ * backup and its handle is closed; the backup goes on); -612 a damaged log
+ * (ends the backup). Data errors from the transport's own checks are
+ * -1018 too. */
 JET_ERR JetReadFileInstance(JET_INSTANCE instance, JET_HANDLE hfFile, void* pv,
                             unsigned long cb, unsigned long* pcbActual);
 
+/* -520; -1003 handle not open. Not refused after a stop (as ESE). */
 JET_ERR JetCloseFileInstance(JET_INSTANCE instance, JET_HANDLE hfFile);
 
+/* -520; -801; -521 a file is open; -1811 / -569 a log of the range is
+ * missing (the backup stays; end it with JET_bitBackupEndAbort). */
 JET_ERR JetGetLogInfoInstance(JET_INSTANCE instance, JET_PSTR szzLogs,
                               unsigned long cbMax, unsigned long* pcbActual);
 
@@ -116,23 +189,36 @@ JET_ERR JetGetLogInfoInstance2(JET_INSTANCE instance, JET_PSTR szzLogs,
                                unsigned long cbMax, unsigned long* pcbActual,
                                JET_LOGINFO* pLogInfo);
 
+/* As JetGetLogInfoInstance, listing the generations TruncateLog deletes. */
 JET_ERR JetGetTruncateLogInfoInstance(JET_INSTANCE instance, JET_PSTR szzLogs,
                                       unsigned long cbMax,
                                       unsigned long* pcbActual);
 
+/* -520; -801; -521 a file is open or the logs were not listed yet; -616 not
+ * every listed log was read to its end. */
 JET_ERR JetTruncateLogInstance(JET_INSTANCE instance);
 
 /* = JetEndExternalBackupInstance2(instance, JET_bitBackupEndNormal). */
 JET_ERR JetEndExternalBackupInstance(JET_INSTANCE instance);
+/* -1003 grbit not exactly one of EndNormal and EndAbort (checked first, even
+ * with no backup); -520 no backup. Otherwise 0: the backup has ended, as a
+ * success only for EndNormal after the log phase with no stop (a stopped
+ * backup ends with 0 and is recorded as aborted, as ESE). */
 JET_ERR JetEndExternalBackupInstance2(JET_INSTANCE instance, JET_GRBIT grbit);
 
+/* Sets the instance's stop: from then on its backup's streaming calls fail
+ * with -801 (reason "JetStopBackupInstance") until End. 0 also with no
+ * backup running (which it does not affect). -1907 without the stop role. */
 JET_ERR JetStopBackupInstance(JET_INSTANCE instance);
 
-/* Legacy process-wide form: acts on the daemon of the first connected
- * instance (the default socket when none) with no instance name, so the
- * daemon answers -1081 when it hosts several instances. */
+/* Legacy process-wide form: acts on the daemon of the oldest instance handle
+ * still connected (the default socket when none) with no instance name, so
+ * the daemon answers -1081 when it hosts several instances. */
 JET_ERR JetStopBackup(void);
 
+/* -900 an unknown grbit or StopAndEmitLog combined. JET_bitStopServiceAll
+ * (or JetStopServiceInstance) makes every later call on the instance -1329,
+ * End included, and cannot be resumed (as ESE). */
 JET_ERR JetStopServiceInstance(JET_INSTANCE instance);
 JET_ERR JetStopServiceInstance2(JET_INSTANCE instance, JET_GRBIT grbit);
 
