@@ -39,3 +39,8 @@ endif()
 jetback_cc_test(NAME stop_test SRCS stop_test.cc
   DEPS jetback_client daemon_test_util client_test_util TIMEOUT 300
   LABELS client)
+# Restore of an ESE agent's set (no manifest) through `jetback restore` and
+# the C restore entry points, with one table of damaged sets for both.
+jetback_cc_test(NAME ese_restore_test SRCS ese_restore_test.cc
+  DEPS jetback_esent_restore jetback_client jetback_engine daemon_test_util
+  client_test_util TIMEOUT 300 LABELS client)
