@@ -103,10 +103,10 @@ absl::StatusOr<EseSet> ReadEseSet(const EseSetOptions& options) {
   if (logs.size() > 1) {
     std::vector<std::string> bases;
     for (const auto& [base, gens] : logs) bases.push_back(base);
-    return JetStatus(jet::JET_errInvalidParameter,
-                     absl::StrCat(options.dir, " holds logs of base names ",
-                                  absl::StrJoin(bases, ", "),
-                                  "; name the one to restore"));
+    return JetStatus(
+        jet::JET_errInvalidParameter,
+        absl::StrCat(options.dir, " holds logs of base names ",
+                     absl::StrJoin(bases, ", "), "; name the one to restore"));
   }
 
   EseSet set;
@@ -147,9 +147,9 @@ absl::StatusOr<EseSet> ReadEseSet(const EseSetOptions& options) {
   }
   std::sort(set.databases.begin(), set.databases.end());
   if (set.databases.empty()) {
-    return JetStatus(jet::JET_errDatabaseCorrupted,
-                     absl::StrCat(options.dir,
-                                  " holds logs but no streamed database"));
+    return JetStatus(
+        jet::JET_errDatabaseCorrupted,
+        absl::StrCat(options.dir, " holds logs but no streamed database"));
   }
   return set;
 }

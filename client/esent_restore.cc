@@ -105,9 +105,9 @@ absl::Status LinkOrCopy(const fs::path& from, const fs::path& to) {
   fs::create_hard_link(from, to, ec);
   if (ec) fs::copy_file(from, to, ec);
   if (ec) {
-    return JetStatus(jet::JET_errDiskIO,
-                     absl::StrCat("cannot stage ", from.string(), ": ",
-                                  ec.message()));
+    return JetStatus(
+        jet::JET_errDiskIO,
+        absl::StrCat("cannot stage ", from.string(), ": ", ec.message()));
   }
   return absl::OkStatus();
 }
@@ -171,14 +171,11 @@ bool SameDirectory(const fs::path& a, const fs::path& b) {
   return fs::equivalent(a, b, ec);
 }
 
-absl::Status ExternalRestore(const char* checkpoint_dir, const char* log_dir,
-                             const JET_RSTMAP_A* map, long map_count,
-                             const char* backup_log_dir,
-                             const JET_LOGINFO* log_info,
-                             const char* target_name,
-                             const char* target_log_dir,
-                             const char* target_checkpoint_dir,
-                             JET_PFNSTATUS pfn) {
+absl::Status ExternalRestore(
+    const char* checkpoint_dir, const char* log_dir, const JET_RSTMAP_A* map,
+    long map_count, const char* backup_log_dir, const JET_LOGINFO* log_info,
+    const char* target_name, const char* target_log_dir,
+    const char* target_checkpoint_dir, JET_PFNSTATUS pfn) {
   // The argument checks of ese-semantics.md 5.1, in its order.
   if (log_info == nullptr || log_info->cbSize != sizeof(JET_LOGINFO)) {
     return Invalid("pLogInfo is NULL or its cbSize is wrong");
@@ -264,9 +261,9 @@ absl::Status ExternalRestore(const char* checkpoint_dir, const char* log_dir,
     JB_RETURN_IF_ERROR(LinkOrCopy(entry.path(), set_dir / name));
   }
   if (ec) {
-    return JetStatus(jet::JET_errFileNotFound,
-                     absl::StrCat("cannot read ", backup_log_dir, ": ",
-                                  ec.message()));
+    return JetStatus(
+        jet::JET_errFileNotFound,
+        absl::StrCat("cannot read ", backup_log_dir, ": ", ec.message()));
   }
   for (const auto& [name, path] : sources) {
     JB_RETURN_IF_ERROR(LinkOrCopy(path, set_dir / name));
@@ -327,9 +324,9 @@ JET_ERR JetExternalRestore2(JET_PSTR szCheckpointFilePath, JET_PSTR szLogPath,
                             JET_PFNSTATUS pfn) {
   return jetback::ToJetErr([&] {
     return jetback::ExternalRestore(
-        szCheckpointFilePath, szLogPath, rgrstmap, crstfilemap,
-        szBackupLogPath, pLogInfo, szTargetInstanceName,
-        szTargetInstanceLogPath, szTargetInstanceCheckpointPath, pfn);
+        szCheckpointFilePath, szLogPath, rgrstmap, crstfilemap, szBackupLogPath,
+        pLogInfo, szTargetInstanceName, szTargetInstanceLogPath,
+        szTargetInstanceCheckpointPath, pfn);
   });
 }
 

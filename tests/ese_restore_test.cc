@@ -144,7 +144,8 @@ class EseRestoreTest : public ::testing::Test {
   void SetUp() override {
     DaemonConfigOptions config;
     config.instances = {"demo", "other"};
-    daemon_ = DaemonProcess::Start(dir_.path(), DaemonConfig(dir_.path(), config));
+    daemon_ =
+        DaemonProcess::Start(dir_.path(), DaemonConfig(dir_.path(), config));
     ASSERT_NE(daemon_, nullptr);
     server_ = "unix:" + daemon_->socket_path();
     ClientOptions options;
@@ -171,8 +172,8 @@ class EseRestoreTest : public ::testing::Test {
     Put("demo", {{"after-backup", "must not come back"}});
 
     for (const auto& e : fs::directory_iterator(Path("set"))) {
-      auto gen = format::ParseArchiveLogName(
-          "E00", e.path().filename().string());
+      auto gen =
+          format::ParseArchiveLogName("E00", e.path().filename().string());
       if (!gen.has_value()) continue;
       low_ = low_ == 0 ? *gen : std::min(low_, *gen);
       high_ = std::max(high_, *gen);
@@ -384,6 +385,16 @@ TEST_F(EseRestoreTest, CliRestoresTheSetAnEseAgentStreamed) {
   CliResult verify = RunCli(dir_.path(), {"verify", Path("set")});
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
   EXPECT_NE(verify.out.find("ESE-style"), std::string::npos) << verify.out;
+  CliResult deep = RunCli(dir_.path(), {"verify", "--deep", Path("set")});
+  EXPECT_EQ(deep.exit_code, 0) << deep.err;
+  EXPECT_NE(deep.out.find("trial restore passed"), std::string::npos)
+      << deep.out;
+  // The range checks need the trial restore: plain verify reads files only.
+  CliResult deep_short = RunCli(
+      dir_.path(),
+      {"verify", "--deep", Path("set"), "--gen-high", absl::StrCat(low_)});
+  EXPECT_EQ(deep_short.exit_code, 5) << deep_short.err;
+  EXPECT_NE(deep_short.err.find("-553"), std::string::npos) << deep_short.err;
 
   CliResult restore =
       RunCli(dir_.path(), {"restore", Path("set"), "--to", Path("restored")});
@@ -430,10 +441,10 @@ TEST_F(EseRestoreTest, ExternalRestore2RestoresInPlace) {
   std::strcpy(info.szBaseName, "E00");
   std::string logs = Path("set"), restore_logs = Path("restore-logs");
   g_event_count = 0;
-  ASSERT_EQ(JetExternalRestore2(nullptr, restore_logs.data(), &map, 1,
-                                logs.data(), &info, nullptr, nullptr, nullptr,
-                                RecordProgress),
-            0);
+  ASSERT_EQ(
+      JetExternalRestore2(nullptr, restore_logs.data(), &map, 1, logs.data(),
+                          &info, nullptr, nullptr, nullptr, RecordProgress),
+      0);
   EXPECT_EQ(RowsOf(db, Path("check")), expected_);
   EXPECT_EQ(Snapshot(Path("set")), logs_before);
   // Nothing left behind in the working directory.
@@ -514,10 +525,10 @@ class EseRestoreScenarioTest : public EseRestoreTest {
                absl::MakeConstSpan(bytes.data(), format::kLogBlockSize));
            ASSERT_TRUE(header.ok());
            header->prev_create_time_us += 1;
-           ASSERT_TRUE(format::EncodeLogHeader(
-                           *header, absl::MakeSpan(bytes.data(),
-                                                   format::kLogBlockSize))
-                           .ok());
+           ASSERT_TRUE(
+               format::EncodeLogHeader(
+                   *header, absl::MakeSpan(bytes.data(), format::kLogBlockSize))
+                   .ok());
            WriteAll(path, bytes);
          },
          nullptr, jet::JET_errGivenLogFileIsNotContiguous, LogName(mid)},
@@ -535,8 +546,7 @@ class EseRestoreScenarioTest : public EseRestoreTest {
         {"trailer page altered",
          [this, db](const std::string& set) {
            const std::string path = set + "/" + db;
-           Flip(
-               path, fs::file_size(path) - 8192 + 200);
+           Flip(path, fs::file_size(path) - 8192 + 200);
          },
          nullptr, jet::JET_errBadPatchPage, db},
         {"trailer of another backup",
@@ -551,18 +561,23 @@ class EseRestoreScenarioTest : public EseRestoreTest {
          nullptr, jet::JET_errDatabasePatchFileMismatch, db},
         {"page damaged",
          [this, db](const std::string& set) {
-           Flip(set + "/" + db,
-                                                         3 * 8192 + 100);
+           Flip(set + "/" + db, 3 * 8192 + 100);
          },
          nullptr, jet::JET_errReadVerifyFailure, db},
         {"genLow above what the database needs", nullptr,
-         [](uint32_t low, uint32_t high) { return Range{low + 1, high}; },
+         [](uint32_t low, uint32_t high) {
+           return Range{low + 1, high};
+         },
          jet::JET_errStartingRestoreLogTooHigh, db},
         {"genHigh below what the database needs", nullptr,
-         [](uint32_t low, uint32_t high) { return Range{low, low}; },
+         [](uint32_t low, uint32_t high) {
+           return Range{low, low};
+         },
          jet::JET_errEndingRestoreLogTooLow, db},
         {"empty generation range", nullptr,
-         [](uint32_t low, uint32_t high) { return Range{high, low}; },
+         [](uint32_t low, uint32_t high) {
+           return Range{high, low};
+         },
          jet::JET_errInvalidParameter, ""},
     };
   }
@@ -630,9 +645,10 @@ TEST_F(EseRestoreTest, BadArgumentsOfTheCEntryPoints) {
       JetExternalRestore2(nullptr, work.data(), &map, 1, logs.data(), &info,
                           target.data(), path.data(), path.data(), nullptr),
       kInvalid);
-  EXPECT_EQ(JetExternalRestore2(nullptr, work.data(), &map, 1, logs.data(),
-                                &info, target.data(), nullptr, nullptr, nullptr),
-            jet::JET_errBadRestoreTargetInstance);
+  EXPECT_EQ(
+      JetExternalRestore2(nullptr, work.data(), &map, 1, logs.data(), &info,
+                          target.data(), nullptr, nullptr, nullptr),
+      jet::JET_errBadRestoreTargetInstance);
   EXPECT_EQ(JetExternalRestore2(nullptr, nullptr, &map, 1, logs.data(), &info,
                                 nullptr, nullptr, nullptr, nullptr),
             kInvalid);
@@ -647,10 +663,10 @@ TEST_F(EseRestoreTest, BadArgumentsOfTheCEntryPoints) {
   // Restoring in place inside the backup directory would modify it.
   std::string in_set = Path("set/" + db_name_);
   JET_RSTMAP_A in_set_map = {in_set.data(), in_set.data()};
-  EXPECT_EQ(JetExternalRestore2(nullptr, work.data(), &in_set_map, 1,
-                                logs.data(), &info, nullptr, nullptr, nullptr,
-                                nullptr),
-            kInvalid);
+  EXPECT_EQ(
+      JetExternalRestore2(nullptr, work.data(), &in_set_map, 1, logs.data(),
+                          &info, nullptr, nullptr, nullptr, nullptr),
+      kInvalid);
   EXPECT_EQ(JetExternalRestore(nullptr, work.data(), &map, 1, logs.data(), -1,
                                0, nullptr),
             kInvalid);
@@ -660,9 +676,9 @@ TEST_F(EseRestoreTest, BadArgumentsOfTheCEntryPoints) {
   // JetRestoreInstance: offline only, both directories required.
   JET_INSTANCE connected = 0;
   ASSERT_EQ(JetConnectInstance(server_.c_str(), "demo", &connected), 0);
-  EXPECT_EQ(JetRestoreInstance(connected, logs.c_str(), Path("d").c_str(),
-                               nullptr),
-            kInvalid);
+  EXPECT_EQ(
+      JetRestoreInstance(connected, logs.c_str(), Path("d").c_str(), nullptr),
+      kInvalid);
   EXPECT_EQ(JetDisconnectInstance(connected), 0);
   EXPECT_EQ(JetRestoreInstance(0, nullptr, Path("d").c_str(), nullptr),
             kInvalid);
@@ -670,9 +686,9 @@ TEST_F(EseRestoreTest, BadArgumentsOfTheCEntryPoints) {
   EXPECT_FALSE(fs::exists(Path("d")));
   // A directory with no logs at all.
   fs::create_directories(Path("empty"));
-  EXPECT_EQ(JetRestoreInstance(0, Path("empty").c_str(), Path("d").c_str(),
-                               nullptr),
-            jet::JET_errFileNotFound);
+  EXPECT_EQ(
+      JetRestoreInstance(0, Path("empty").c_str(), Path("d").c_str(), nullptr),
+      jet::JET_errFileNotFound);
 }
 
 }  // namespace

@@ -35,9 +35,9 @@ absl::StatusOr<EseSet> ReadSet(const std::string& dir,
 
 // "logs 5-9 (from the logs present)": the range and where it came from.
 std::string RangeText(const EseSet& set) {
-  return absl::StrCat(set.base_name, " logs ", set.gen_low, "-", set.gen_high,
-                      set.range_derived ? " (from the logs present)"
-                                        : " (as given)");
+  return absl::StrCat(
+      set.base_name, " logs ", set.gen_low, "-", set.gen_high,
+      set.range_derived ? " (from the logs present)" : " (as given)");
 }
 
 // Text mode only: JSON output says it in its own fields.
@@ -157,11 +157,10 @@ int RunEseRestore(const GlobalOptions& g, const std::string& dir,
   if (!live.ok()) return ReportError(context, live);
   std::error_code ec;
   if (fs::exists(to, ec) && !fs::is_empty(to, ec)) {
-    ReportError(context,
-                JetStatus(jet::JET_errBackupDirectoryNotEmpty,
-                          absl::StrCat("restore target ", to,
-                                       " is not empty; nothing was "
-                                       "overwritten")));
+    ReportError(context, JetStatus(jet::JET_errBackupDirectoryNotEmpty,
+                                   absl::StrCat("restore target ", to,
+                                                " is not empty; nothing was "
+                                                "overwritten")));
     return kExitUsage;
   }
   EseRestoreOptions options;

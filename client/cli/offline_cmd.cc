@@ -184,9 +184,8 @@ absl::Status RestoreChain(const RestoreArgs& args, std::string* summary,
 
 int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep,
               const GenerationRange& range) {
-  const int ese = RunIfEseStyleSet("verify", dir, range, [&] {
-    return RunEseVerify(g, dir, deep, range);
-  });
+  const int ese = RunIfEseStyleSet(
+      "verify", dir, range, [&] { return RunEseVerify(g, dir, deep, range); });
   if (ese >= 0) return ese;
   auto manifest = ReadManifest(dir);
   if (!manifest.ok()) {
