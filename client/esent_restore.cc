@@ -198,6 +198,11 @@ absl::Status ExternalRestore(
   if (Empty(log_dir) || Empty(backup_log_dir)) {
     return Invalid("szLogPath and szBackupLogPath are required");
   }
+  if (map_count == 0 && SameDirectory(log_dir, backup_log_dir)) {
+    return Invalid(
+        "with no restore map the databases land in szLogPath, which must "
+        "not be the backup log directory");
+  }
   const size_t base_len =
       strnlen(log_info->szBaseName, sizeof(log_info->szBaseName));
   if (base_len != 0 && base_len != JET_BASE_NAME_LENGTH) {
@@ -254,7 +259,8 @@ absl::Status ExternalRestore(
   fs::create_directory(set_dir, ec);
   for (const auto& entry : fs::directory_iterator(backup_log_dir, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_regular_file() || name.size() != 15 ||
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec) || name.size() != 15 ||
         name.compare(11, 4, ".log") != 0) {
       continue;  // only archive logs (ReadEseSet checks the names)
     }
@@ -282,6 +288,9 @@ absl::Status RestoreInstance(JET_INSTANCE instance, const char* backup_dir,
   }
   if (Empty(backup_dir) || Empty(dest_dir)) {
     return Invalid("the backup and destination directories are required");
+  }
+  if (SameDirectory(backup_dir, dest_dir)) {
+    return Invalid("the destination is the backup directory");
   }
   EseSetOptions options;
   options.dir = backup_dir;

@@ -406,6 +406,13 @@ TEST_F(EseRestoreTest, CliRestoresTheSetAnEseAgentStreamed) {
             std::string::npos)
       << restore.out;
   EXPECT_EQ(RowsOf(Path("restored/" + db_name_), Path("check")), expected_);
+  CliResult json = RunCli(dir_.path(), {"--output", "json", "restore",
+                                        Path("set"), "--to", Path("r2")});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find(absl::StrCat("\"ese_set\":true,\"gen_low\":", low_,
+                                       ",\"gen_high\":", high_)),
+            std::string::npos)
+      << json.out;
 
   // --gen-low/--gen-high are for ESE-style sets only.
   fs::create_directories(Path("manifest-set"));
@@ -683,6 +690,14 @@ TEST_F(EseRestoreTest, BadArgumentsOfTheCEntryPoints) {
   EXPECT_EQ(JetRestoreInstance(0, nullptr, Path("d").c_str(), nullptr),
             kInvalid);
   EXPECT_EQ(JetRestoreInstance(0, logs.c_str(), "", nullptr), kInvalid);
+  // Restoring into the backup directory itself would modify it.
+  const auto set_before = Snapshot(logs);
+  EXPECT_EQ(JetRestoreInstance(0, logs.c_str(), logs.c_str(), nullptr),
+            kInvalid);
+  EXPECT_EQ(JetExternalRestore2(nullptr, logs.data(), nullptr, 0, logs.data(),
+                                &info, nullptr, nullptr, nullptr, nullptr),
+            kInvalid);
+  EXPECT_EQ(Snapshot(logs), set_before);
   EXPECT_FALSE(fs::exists(Path("d")));
   // A directory with no logs at all.
   fs::create_directories(Path("empty"));

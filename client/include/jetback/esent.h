@@ -199,7 +199,8 @@ typedef JET_RSTMAP_A JET_RSTMAP;
  * Errors, besides the set's above: -1003 pLogInfo NULL or a wrong cbSize,
  * a bad base name, crstfilemap outside 0..14 or rgrstmap NULL with a
  * non-zero count, a NULL or empty szLogPath / szBackupLogPath /
- * szNewDatabaseName, a map entry inside szBackupLogPath, two entries with
+ * szNewDatabaseName, a map entry inside szBackupLogPath (or, with no map,
+ * szLogPath the same directory as szBackupLogPath), two entries with
  * one file name, only one of szTargetInstanceLogPath /
  * szTargetInstanceCheckpointPath, or szTargetInstanceName together with
  * them; -577 szTargetInstanceName alone (jetback has no running instance
@@ -229,8 +230,9 @@ JET_ERR JetExternalRestore(JET_PSTR szCheckpointFilePath, JET_PSTR szLogPath,
  * whole restore succeeded). instance must be 0 or JET_instanceNil: a
  * connected JET_INSTANCE is a running daemon-hosted instance, which this
  * offline restore cannot restore into (-1003). Errors, besides the set's
- * above: -1003 that, or sz / szDest NULL or empty (jetback never restores
- * over the paths recorded in the database headers); -1032 szDest belongs
+ * above: -1003 that, sz / szDest NULL or empty (jetback never restores
+ * over the paths recorded in the database headers) or the same directory;
+ * -1032 szDest belongs
  * to a running instance. */
 JET_ERR JetRestoreInstance(JET_INSTANCE instance, JET_PCSTR sz,
                            JET_PCSTR szDest, JET_PFNSTATUS pfn);
