@@ -171,6 +171,38 @@ bool SameDirectory(const fs::path& a, const fs::path& b) {
   return fs::equivalent(a, b, ec);
 }
 
+// The set as one directory for ReadEseSet: <staging>/set holding links to
+// the archive logs of `backup_log_dir` and to each mapped streamed file
+// (`sources`: staged name -> path).
+absl::StatusOr<EseSet> StageMappedSet(
+    const char* backup_log_dir,
+    const std::map<std::string, std::string>& sources,
+    const StagingDir& staging, EseSetOptions options) {
+  const fs::path set_dir = fs::path(staging.path()) / "set";
+  std::error_code ec;
+  fs::create_directory(set_dir, ec);
+  for (const auto& entry : fs::directory_iterator(backup_log_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::error_code type_ec;
+    if (!entry.is_regular_file(type_ec) || name.size() != 15 ||
+        name.compare(11, 4, ".log") != 0) {
+      continue;  // only archive logs (ReadEseSet checks the names)
+    }
+    JB_RETURN_IF_ERROR(LinkOrCopy(entry.path(), set_dir / name));
+  }
+  if (ec) {
+    return JetStatus(
+        jet::JET_errFileNotFound,
+        absl::StrCat("cannot read ", backup_log_dir, ": ", ec.message()));
+  }
+  for (const auto& [name, path] : sources) {
+    JB_RETURN_IF_ERROR(LinkOrCopy(path, set_dir / name));
+    options.databases.push_back(name);
+  }
+  options.dir = set_dir.string();
+  return ReadEseSet(options);
+}
+
 absl::Status ExternalRestore(
     const char* checkpoint_dir, const char* log_dir, const JET_RSTMAP_A* map,
     long map_count, const char* backup_log_dir, const JET_LOGINFO* log_info,
@@ -253,30 +285,8 @@ absl::Status ExternalRestore(
     }
     return RestoreAndPlace(set, dest, *staging, progress);
   }
-  // The set as one directory: links to the logs and the mapped files.
-  const fs::path set_dir = fs::path(staging->path()) / "set";
-  std::error_code ec;
-  fs::create_directory(set_dir, ec);
-  for (const auto& entry : fs::directory_iterator(backup_log_dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    std::error_code type_ec;
-    if (!entry.is_regular_file(type_ec) || name.size() != 15 ||
-        name.compare(11, 4, ".log") != 0) {
-      continue;  // only archive logs (ReadEseSet checks the names)
-    }
-    JB_RETURN_IF_ERROR(LinkOrCopy(entry.path(), set_dir / name));
-  }
-  if (ec) {
-    return JetStatus(
-        jet::JET_errFileNotFound,
-        absl::StrCat("cannot read ", backup_log_dir, ": ", ec.message()));
-  }
-  for (const auto& [name, path] : sources) {
-    JB_RETURN_IF_ERROR(LinkOrCopy(path, set_dir / name));
-    options.databases.push_back(name);
-  }
-  options.dir = set_dir.string();
-  JB_ASSIGN_OR_RETURN(EseSet set, ReadEseSet(options));
+  JB_ASSIGN_OR_RETURN(EseSet set, StageMappedSet(backup_log_dir, sources,
+                                                 *staging, std::move(options)));
   return RestoreAndPlace(set, dest, *staging, progress);
 }
 
