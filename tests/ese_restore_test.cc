@@ -273,8 +273,8 @@ struct Range {
 };
 
 // Runs one restore of the set in `set_dir` into a new directory under
-// `work`; returns the JET_ERR. Damage must not reach the set or any
-// destination: each door checks what it may not change.
+// `work`; returns the JET_ERR. A failed restore may change neither the set
+// nor a destination: each door checks what it must leave alone.
 class Door {
  public:
   virtual ~Door() = default;
@@ -495,7 +495,7 @@ struct Scenario {
   std::string name;
   // Damages a copy of the set (its directory).
   std::function<void(const std::string& set)> damage;
-  // The range to give (from the set's low/high); nullopt: none.
+  // The range to give (from the set's low/high); null: none.
   std::function<Range(uint32_t low, uint32_t high)> range;
   JetErr expected;
   std::string names_file;  // the message must name it (CLI door)
