@@ -197,8 +197,8 @@ typedef JET_RSTMAP_A JET_RSTMAP;
  * (created, then removed); szCheckpointFilePath (may be NULL) is created
  * when missing and receives nothing.
  * Errors, besides the set's above: -1003 pLogInfo NULL or a wrong cbSize,
- * a bad base name, crstfilemap outside 0..14 or rgrstmap NULL with a
- * non-zero count, a NULL or empty szLogPath / szBackupLogPath /
+ * a bad base name, genLow above genHigh, crstfilemap outside 0..14 or rgrstmap
+ * NULL with a non-zero count, a NULL or empty szLogPath / szBackupLogPath /
  * szNewDatabaseName, a map entry inside szBackupLogPath (or, with no map,
  * szLogPath the same directory as szBackupLogPath), two entries with
  * one file name, only one of szTargetInstanceLogPath /
@@ -217,7 +217,8 @@ JET_ERR JetExternalRestore2(JET_PSTR szCheckpointFilePath, JET_PSTR szLogPath,
                             JET_PFNSTATUS pfn);
 
 /* = JetExternalRestore2 with pLogInfo {genLow, genHigh, the base name the
- * logs carry} and no target instance. Same results. */
+ * logs carry} and no target instance. Same results; -1003 for a negative
+ * generation. */
 JET_ERR JetExternalRestore(JET_PSTR szCheckpointFilePath, JET_PSTR szLogPath,
                            JET_RSTMAP_A* rgrstmap, long crstfilemap,
                            JET_PSTR szBackupLogPath, long genLow, long genHigh,
@@ -232,8 +233,7 @@ JET_ERR JetExternalRestore(JET_PSTR szCheckpointFilePath, JET_PSTR szLogPath,
  * offline restore cannot restore into (-1003). Errors, besides the set's
  * above: -1003 that, sz / szDest NULL or empty (jetback never restores
  * over the paths recorded in the database headers) or the same directory;
- * -1032 szDest belongs
- * to a running instance. */
+ * -1032 szDest belongs to a running instance. */
 JET_ERR JetRestoreInstance(JET_INSTANCE instance, JET_PCSTR sz,
                            JET_PCSTR szDest, JET_PFNSTATUS pfn);
 
