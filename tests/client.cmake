@@ -41,6 +41,10 @@ jetback_cc_test(NAME stop_test SRCS stop_test.cc
   LABELS client)
 # Restore of an ESE agent's set (no manifest) through `jetback restore` and
 # the C restore entry points, with one table of damaged sets for both.
+# The restore block of esent.h used from C, compiled by the C compiler.
+add_library(ese_restore_c_scenario STATIC ese_restore_c_test.c)
+target_link_libraries(ese_restore_c_scenario PUBLIC jetback_esent_restore)
+set_target_properties(ese_restore_c_scenario PROPERTIES LINKER_LANGUAGE C)
 jetback_cc_test(NAME ese_restore_test SRCS ese_restore_test.cc
-  DEPS jetback_esent_restore jetback_client jetback_engine daemon_test_util
-  client_test_util TIMEOUT 300 LABELS client)
+  DEPS ese_restore_c_scenario jetback_esent_restore jetback_client
+  jetback_engine daemon_test_util client_test_util TIMEOUT 300 LABELS client)

@@ -24,6 +24,7 @@
 #include "jetback/status.h"
 #include "tests/client_test_util.h"
 #include "tests/daemon_test_util.h"
+#include "tests/ese_restore_c_test.h"
 
 namespace jetback::testing {
 namespace {
@@ -487,6 +488,15 @@ TEST_F(EseRestoreTest, RestoreInstanceRestoresIntoTheDestination) {
     names.insert(e.path().filename().string());
   }
   EXPECT_EQ(names, std::set<std::string>({db_name_}));
+}
+
+TEST_F(EseRestoreTest, RestoreFromC) {
+  char message[256];
+  EXPECT_EQ(RunCRestore(Path("set").c_str(), Path("dest").c_str(), message,
+                        sizeof(message)),
+            0)
+      << message;
+  EXPECT_EQ(RowsOf(Path("dest/" + db_name_), Path("check")), expected_);
 }
 
 // ---- the scenario table -----------------------------------------------------
