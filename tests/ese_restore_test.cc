@@ -170,6 +170,7 @@ class EseRestoreTest : public ::testing::Test {
     ASSERT_FALSE(HasFailure());
     ASSERT_EQ(live.size(), 1u);
     db_name_ = fs::path(live[0]).filename().string();
+    live_db_ = live[0];
     Put("demo", {{"after-backup", "must not come back"}});
 
     for (const auto& e : fs::directory_iterator(Path("set"))) {
@@ -264,6 +265,7 @@ class EseRestoreTest : public ::testing::Test {
   std::unique_ptr<Client> client_;
   Rows expected_;
   std::string db_name_;
+  std::string live_db_;  // the daemon's database file
   uint32_t low_ = 0, high_ = 0;
 };
 
@@ -415,6 +417,17 @@ TEST_F(EseRestoreTest, CliRestoresTheSetAnEseAgentStreamed) {
             std::string::npos)
       << json.out;
 
+  // An ESE-style set has no incremental sets: its directory holds every log.
+  CliResult chain =
+      RunCli(dir_.path(), {"restore", Path("set"), "--incremental",
+                           Path("set2"), "--to", Path("x")});
+  EXPECT_EQ(chain.exit_code, 1) << chain.err;
+  // A running instance's directory is refused, naming its owner.
+  const std::string live_dir = fs::path(live_db_).parent_path().string();
+  CliResult busy =
+      RunCli(dir_.path(), {"restore", Path("set"), "--to", live_dir});
+  EXPECT_EQ(busy.exit_code, 2) << busy.err;
+  EXPECT_NE(busy.err.find("-1032"), std::string::npos) << busy.err;
   // --gen-low/--gen-high are for ESE-style sets only.
   fs::create_directories(Path("manifest-set"));
   std::ofstream(Path("manifest-set/manifest.json")) << "{}";
