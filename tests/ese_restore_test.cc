@@ -428,6 +428,9 @@ TEST_F(EseRestoreTest, CliRestoresTheSetAnEseAgentStreamed) {
       RunCli(dir_.path(), {"restore", Path("set"), "--to", live_dir});
   EXPECT_EQ(busy.exit_code, 2) << busy.err;
   EXPECT_NE(busy.err.find("-1032"), std::string::npos) << busy.err;
+  EXPECT_NE(busy.err.find(absl::StrCat("pid ", daemon_->pid())),
+            std::string::npos)
+      << busy.err;
   // --gen-low/--gen-high are for ESE-style sets only.
   fs::create_directories(Path("manifest-set"));
   std::ofstream(Path("manifest-set/manifest.json")) << "{}";
