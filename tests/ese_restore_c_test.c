@@ -41,6 +41,7 @@ int RunCRestore(const char* set_dir, const char* dest_dir, char* message,
   JET_RSTMAP_A map[1];
   JET_ERR err;
   message[0] = '\0';
+  g_begin = g_progress = g_complete = g_bad_progress = 0;
   map[0].szDatabaseName = NULL;
   map[0].szNewDatabaseName = NULL;
   CHECK(JetExternalRestore(NULL, "x", map, 1, (JET_PSTR)set_dir, 0, 0,
