@@ -4,9 +4,9 @@
 // each database is then moved onto its destination, so a failed restore
 // leaves every destination as it was.
 
-#include <stdlib.h>
+#include <stdlib.h>  // mkdtemp
 
-#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -16,7 +16,6 @@
 #include <set>
 #include <string>
 #include <system_error>
-#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "client/ese_set.h"
