@@ -57,3 +57,12 @@ if(TARGET esent_install_test)
     JETBACK_SANITIZE_FLAGS="${JETBACK_SANITIZE}")
   add_dependencies(esent_install_test jetback_client_shared)
 endif()
+# Restore of an ESE agent's set (no manifest) through `jetback restore` and
+# the C restore entry points, with one table of damaged sets for both.
+# The restore block of esent.h used from C, compiled by the C compiler.
+add_library(ese_restore_c_scenario STATIC ese_restore_c_test.c)
+target_link_libraries(ese_restore_c_scenario PUBLIC jetback_esent_restore)
+set_target_properties(ese_restore_c_scenario PROPERTIES LINKER_LANGUAGE C)
+jetback_cc_test(NAME ese_restore_test SRCS ese_restore_test.cc
+  DEPS ese_restore_c_scenario jetback_esent_restore jetback_client
+  jetback_engine daemon_test_util client_test_util TIMEOUT 300 LABELS client)

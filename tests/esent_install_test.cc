@@ -196,6 +196,11 @@ TEST_F(EsentInstall, ExampleAgentBuildsWithPkgConfigAndBacksUp) {
     if (e.path().extension() == ".log") ++logs;
   }
   EXPECT_GE(logs, 1);
+  // The agent's set is what `jetback restore` takes as an ESE-style set.
+  const CliResult restored =
+      RunCli(dir.path(), {"restore", out, "--to", dir.path() + "/restored"});
+  EXPECT_EQ(restored.exit_code, 0) << restored.out << restored.err;
+  EXPECT_TRUE(fs::exists(dir.path() + "/restored/demo.edb"));
   // The daemon recorded a full backup.
   auto instances = (*client)->ListInstances();
   ASSERT_TRUE(instances.ok());

@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "client/cli/backup_set.h"
 #include "client/cli/commands.h"
+#include "client/cli/ese_restore_cmd.h"
 #include "client/cli/output.h"
 #include "jetback/restore.h"
 
@@ -67,6 +68,7 @@ struct RestoreArgs {
   std::string full;
   std::vector<std::string> incrementals;
   std::string to;
+  GenerationRange range;  // ESE-style sets only
 };
 
 // Restores a chain (full set + incremental sets, in order) into `to`. A
@@ -180,7 +182,11 @@ absl::Status RestoreChain(const RestoreArgs& args, std::string* summary,
   return absl::OkStatus();
 }
 
-int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep) {
+int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep,
+              const GenerationRange& range) {
+  const int ese = RunIfEseStyleSet(
+      "verify", dir, range, [&] { return RunEseVerify(g, dir, deep, range); });
+  if (ese >= 0) return ese;
   auto manifest = ReadManifest(dir);
   if (!manifest.ok()) {
     ReportError(absl::StrCat("verify ", dir), manifest.status());
@@ -234,6 +240,10 @@ int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep) {
 }
 
 int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
+  const int ese = RunIfEseStyleSet("restore", args.full, args.range, [&] {
+    return RunEseRestore(g, args.full, args.incrementals, args.to, args.range);
+  });
+  if (ese >= 0) return ese;
   std::string summary;
   RestoreResult stats;
   absl::Status status = RestoreChain(args, &summary, &stats);
@@ -261,6 +271,7 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   struct VerifyArgs {
     std::string dir;
     bool deep = false;
+    GenerationRange range;
   };
   auto verify = std::make_shared<VerifyArgs>();
   CLI::App* cmd = app.add_subcommand(
@@ -271,18 +282,24 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   cmd->add_flag("--deep", verify->deep,
                 "Also restore into a temporary directory and check the "
                 "databases");
+  AddGenerationRangeOptions(cmd, &verify->range);
   cmd->callback([&g, verify, run] {
-    *run = [&g, verify] { return RunVerify(g, verify->dir, verify->deep); };
+    *run = [&g, verify] {
+      return RunVerify(g, verify->dir, verify->deep, verify->range);
+    };
   });
 
   auto restore = std::make_shared<RestoreArgs>();
   cmd = app.add_subcommand(
-      "restore", "Restore a full set (plus incremental sets) offline");
+      "restore",
+      "Restore a full set (plus incremental sets) offline, or the set an "
+      "ESE agent streamed (databases + logs, no manifest.json)");
   cmd->add_option("DIR", restore->full, "Full backup set")->required();
   cmd->add_option("--incremental", restore->incrementals,
                   "Incremental sets, oldest first");
   cmd->add_option("--to", restore->to, "Target directory (new or empty)")
       ->required();
+  AddGenerationRangeOptions(cmd, &restore->range);
   cmd->callback([&g, restore, run] {
     *run = [&g, restore] { return RunRestore(g, *restore); };
   });

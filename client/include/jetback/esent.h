@@ -222,6 +222,107 @@ JET_ERR JetStopBackup(void);
 JET_ERR JetStopServiceInstance(JET_INSTANCE instance);
 JET_ERR JetStopServiceInstance2(JET_INSTANCE instance, JET_GRBIT grbit);
 
+/* ---- ESE offline restore ---- */
+
+/* Restores a backup set offline, through the same code as `jetback
+ * restore` (client/ese_set.h over the engine's Restore): every log of the
+ * range and every page of every database is checked first, nothing is
+ * replaced unless the whole restore succeeded, and the backup log
+ * directory is only ever read. There is no running instance to restore
+ * into: the restored databases come out cleanly shut down, so no logs or
+ * checkpoint are left behind for them (an instance attaches them with a
+ * log directory of its own). Errors of the set, in ESE's order (logs
+ * first, then each database): -1811 a log of the range missing (or none
+ * at all), -555 a log of another log set, -556 logs not chained, -501 a
+ * damaged log, -1206 not a database, -615 a database that was never
+ * streamed, -535 its trailer (last) page damaged, -552 a trailer of
+ * another backup, -1018 a damaged page, -554 a database needs logs below
+ * genLow, -553 above genHigh. -1022 / -1808 for I/O. Not thread-safe
+ * against another restore into the same paths. */
+
+typedef JET_API_PTR JET_SESID;
+typedef unsigned long JET_SNP;
+typedef unsigned long JET_SNT;
+
+#define JET_snpRestore 8
+#define JET_sntProgress 0
+#define JET_sntBegin 5
+#define JET_sntComplete 6
+
+/* pv of a JET_sntProgress call: cunitDone of cunitTotal generations. */
+typedef struct {
+  unsigned long cbStruct; /* sizeof(JET_SNPROG) */
+  unsigned long cunitDone;
+  unsigned long cunitTotal;
+} JET_SNPROG;
+
+/* Progress of a restore: (0, JET_snpRestore, JET_sntBegin, NULL) once the
+ * arguments are accepted, one JET_sntProgress per generation replayed,
+ * then JET_sntComplete on success only. Called on the restoring thread;
+ * its return value is ignored. */
+typedef JET_ERR (*JET_PFNSTATUS)(JET_SESID sesid, JET_SNP snp, JET_SNT snt,
+                                 void* pv);
+
+typedef struct {
+  JET_PSTR szDatabaseName;    /* path recorded in the logs (not used) */
+  JET_PSTR szNewDatabaseName; /* where the streamed database file lies */
+} JET_RSTMAP_A;
+typedef JET_RSTMAP_A JET_RSTMAP;
+
+/* ESE's external restore. Inputs: the logs genLow..genHigh in
+ * szBackupLogPath (pLogInfo: cbSize must be sizeof(JET_LOGINFO); a 0
+ * generation means the lowest / highest present there; an empty
+ * szBaseName means the one the logs carry) and the streamed database files
+ * at each rgrstmap[i].szNewDatabaseName.
+ * What lands where: each szNewDatabaseName is replaced, in place as in
+ * ESE, by its restored database (atomically, once the whole restore
+ * succeeded; until then the streamed file is untouched). With crstfilemap
+ * 0, every streamed database in szBackupLogPath is restored to
+ * szLogPath/<file name> instead, since the backup directory is never
+ * modified. The work is staged in szLogPath/.jetback-restore.XXXXXX
+ * (created, then removed); szCheckpointFilePath (may be NULL) is created
+ * when missing and receives nothing.
+ * Errors, besides the set's above: -1003 pLogInfo NULL or a wrong cbSize,
+ * a bad base name, genLow above genHigh, crstfilemap outside 0..14 or rgrstmap
+ * NULL with a non-zero count, a NULL or empty szLogPath / szBackupLogPath /
+ * szNewDatabaseName, a map entry inside szBackupLogPath (or, with no map,
+ * szLogPath the same directory as szBackupLogPath), two entries with
+ * one file name, only one of szTargetInstanceLogPath /
+ * szTargetInstanceCheckpointPath, or szTargetInstanceName together with
+ * them; -577 szTargetInstanceName alone (jetback has no running instance
+ * in this process to restore into); -1032 a destination belongs to a
+ * running instance. The two target paths, when both given, are accepted
+ * and unused: jetback replays exactly genLow..genHigh and does not roll
+ * forward through a target's own logs. */
+JET_ERR JetExternalRestore2(JET_PSTR szCheckpointFilePath, JET_PSTR szLogPath,
+                            JET_RSTMAP_A* rgrstmap, long crstfilemap,
+                            JET_PSTR szBackupLogPath, JET_LOGINFO* pLogInfo,
+                            JET_PSTR szTargetInstanceName,
+                            JET_PSTR szTargetInstanceLogPath,
+                            JET_PSTR szTargetInstanceCheckpointPath,
+                            JET_PFNSTATUS pfn);
+
+/* = JetExternalRestore2 with pLogInfo {genLow, genHigh, the base name the
+ * logs carry} and no target instance. Same results; -1003 for a negative
+ * generation. */
+JET_ERR JetExternalRestore(JET_PSTR szCheckpointFilePath, JET_PSTR szLogPath,
+                           JET_RSTMAP_A* rgrstmap, long crstfilemap,
+                           JET_PSTR szBackupLogPath, long genLow, long genHigh,
+                           JET_PFNSTATUS pfn);
+
+/* ESE's restore of a backup directory, here a set as an ESE agent streams
+ * it (databases + logs in sz; no *.pat markers needed): every log present,
+ * every database in sz, restored to szDest/<file name> (created when
+ * missing; an existing file of that name is replaced atomically once the
+ * whole restore succeeded). instance must be 0 or JET_instanceNil: a
+ * connected JET_INSTANCE is a running daemon-hosted instance, which this
+ * offline restore cannot restore into (-1003). Errors, besides the set's
+ * above: -1003 that, sz / szDest NULL or empty (jetback never restores
+ * over the paths recorded in the database headers) or the same directory;
+ * -1032 szDest belongs to a running instance. */
+JET_ERR JetRestoreInstance(JET_INSTANCE instance, JET_PCSTR sz,
+                           JET_PCSTR szDest, JET_PFNSTATUS pfn);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
