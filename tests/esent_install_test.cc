@@ -70,6 +70,33 @@ class EsentInstall : public ::testing::Test {
   }
   void SetUp() override { ASSERT_TRUE(install_ok_) << *install_output_; }
 
+  // Compiles examples/esent_agent.c against the installed package.
+  static ShellResult BuildAgent(const std::string& path) {
+    return RunShell(
+        absl::StrCat(Env(), "cc -std=c11 -Wall -Werror ", SanitizerFlags(),
+                     " '", JETBACK_SOURCE_DIR, "/examples/esent_agent.c' -o '",
+                     path, "' $(pkg-config --cflags --libs jetback-esent)"));
+  }
+
+  // A jetbackd on `dir` and a client of it (nullptrs on failure).
+  struct Daemon {
+    std::unique_ptr<DaemonProcess> process;
+    std::unique_ptr<Client> client;
+    std::string server;
+  };
+  static Daemon StartDaemon(const std::string& dir,
+                            const DaemonConfigOptions& options = {}) {
+    Daemon d;
+    d.process = DaemonProcess::Start(dir, DaemonConfig(dir, options));
+    if (d.process == nullptr) return d;
+    d.server = "unix:" + d.process->socket_path();
+    ClientOptions client_options;
+    client_options.server = d.server;
+    auto client = Client::Connect(client_options);
+    if (client.ok()) d.client = std::move(*client);
+    return d;
+  }
+
   static std::string LibDir() { return *prefix_ + "/" + JETBACK_LIBDIR; }
   static std::string Env() {
     // Exported, so $(pkg-config ...) in the same command line sees it.
@@ -154,24 +181,17 @@ TEST_F(EsentInstall, ExportsOnlyTheCApiAndTheDocumentedCppApi) {
 }
 
 // Builds the example agent against the installed package, then backs up a
-// real daemon's instance with it; a stopped backup exits 2 with the reason.
+// real daemon's instance with it and restores the set it wrote.
 TEST_F(EsentInstall, ExampleAgentBuildsWithPkgConfigAndBacksUp) {
   const std::string agent = dir_->path() + "/agent";
-  const ShellResult built = RunShell(
-      absl::StrCat(Env(), "cc -std=c11 -Wall -Werror ", SanitizerFlags(), " '",
-                   JETBACK_SOURCE_DIR, "/examples/esent_agent.c' -o '", agent,
-                   "' $(pkg-config --cflags --libs jetback-esent)"));
+  const ShellResult built = BuildAgent(agent);
   ASSERT_EQ(built.exit_code, 0) << built.output;
 
   TempDir dir;
-  DaemonConfigOptions options;
-  auto daemon = DaemonProcess::Start(dir.path(), DaemonConfig(dir.path()));
-  ASSERT_NE(daemon, nullptr);
-  const std::string server = "unix:" + daemon->socket_path();
-  ClientOptions client_options;
-  client_options.server = server;
-  auto client = Client::Connect(client_options);
-  ASSERT_TRUE(client.ok());
+  Daemon daemon = StartDaemon(dir.path());
+  ASSERT_NE(daemon.client, nullptr);
+  const std::string& server = daemon.server;
+  Client* client = daemon.client.get();
   std::vector<v1::Operation> ops;
   for (int i = 0; i < 200; ++i) {
     v1::Operation op;
@@ -181,13 +201,13 @@ TEST_F(EsentInstall, ExampleAgentBuildsWithPkgConfigAndBacksUp) {
     op.set_value(std::string(1000, 'v'));
     ops.push_back(op);
   }
-  ASSERT_TRUE((*client)->Transact("demo", "", ops).ok());
+  ASSERT_TRUE(client->Transact("demo", "", ops).ok());
 
   const std::string out = dir.path() + "/set";
   fs::create_directories(out);
   const ShellResult ran = RunShell(
       absl::StrCat(Env(), "'", agent, "' '", server, "' demo '", out, "'"));
-  ASSERT_EQ(ran.exit_code, 0) << ran.output << daemon->Log();
+  ASSERT_EQ(ran.exit_code, 0) << ran.output << daemon.process->Log();
   EXPECT_TRUE(absl::StrContains(ran.output, "demo.edb ")) << ran.output;
   EXPECT_TRUE(absl::StrContains(ran.output, "done: ")) << ran.output;
   EXPECT_TRUE(fs::exists(out + "/demo.edb"));
@@ -202,7 +222,7 @@ TEST_F(EsentInstall, ExampleAgentBuildsWithPkgConfigAndBacksUp) {
   EXPECT_EQ(restored.exit_code, 0) << restored.out << restored.err;
   EXPECT_TRUE(fs::exists(dir.path() + "/restored/demo.edb"));
   // The daemon recorded a full backup.
-  auto instances = (*client)->ListInstances();
+  auto instances = client->ListInstances();
   ASSERT_TRUE(instances.ok());
   EXPECT_NE((*instances)[0].databases(0).full_gen_low(), 0u);
 
@@ -213,26 +233,20 @@ TEST_F(EsentInstall, ExampleAgentBuildsWithPkgConfigAndBacksUp) {
   EXPECT_TRUE(absl::StrContains(unknown.output, "-1003")) << unknown.output;
 }
 
+// A stopped backup: the agent exits 2 with the reason and ends its backup.
 TEST_F(EsentInstall, StoppedAgentExitsWithTheReason) {
   const std::string agent = dir_->path() + "/agent-stop";
-  const ShellResult built = RunShell(
-      absl::StrCat(Env(), "cc -std=c11 ", SanitizerFlags(), " '",
-                   JETBACK_SOURCE_DIR, "/examples/esent_agent.c' -o '", agent,
-                   "' $(pkg-config --cflags --libs jetback-esent)"));
+  const ShellResult built = BuildAgent(agent);
   ASSERT_EQ(built.exit_code, 0) << built.output;
 
   TempDir dir;
   DaemonConfigOptions options;
   // Paced by the daemon (64 KiB/s): the agent is mid-file when stopped.
   options.instance_extra = "max_backup_rate = 65536";
-  auto daemon =
-      DaemonProcess::Start(dir.path(), DaemonConfig(dir.path(), options));
-  ASSERT_NE(daemon, nullptr);
-  const std::string server = "unix:" + daemon->socket_path();
-  ClientOptions client_options;
-  client_options.server = server;
-  auto client = Client::Connect(client_options);
-  ASSERT_TRUE(client.ok());
+  Daemon daemon = StartDaemon(dir.path(), options);
+  ASSERT_NE(daemon.client, nullptr);
+  const std::string& server = daemon.server;
+  Client* client = daemon.client.get();
   const std::string out = dir.path() + "/set";
   fs::create_directories(out);
   const std::string log = dir.path() + "/agent.out";
@@ -242,10 +256,10 @@ TEST_F(EsentInstall, StoppedAgentExitsWithTheReason) {
   ASSERT_EQ(started.exit_code, 0);
   const pid_t pid = std::stoi(started.output);
   ASSERT_TRUE(WaitUntil([&] {
-    auto status = (*client)->GetBackupStatus("demo");
+    auto status = client->GetBackupStatus("demo");
     return status.ok() && status->bytes_done() > 0;
   })) << ReadFileOrEmpty(log);
-  ASSERT_TRUE((*client)->StopBackup("demo", "nightly window closed").ok());
+  ASSERT_TRUE(client->StopBackup("demo", "nightly window closed").ok());
   // The agent is not our child (the shell started it): wait for it to go.
   ASSERT_TRUE(WaitUntil([&] { return ::kill(pid, 0) != 0; }))
       << ReadFileOrEmpty(log);
@@ -253,7 +267,7 @@ TEST_F(EsentInstall, StoppedAgentExitsWithTheReason) {
   EXPECT_TRUE(absl::StrContains(output, "nightly window closed (-801)"))
       << output;
   // It ended its backup: the instance is free again.
-  auto status = (*client)->GetBackupStatus("demo");
+  auto status = client->GetBackupStatus("demo");
   ASSERT_TRUE(status.ok());
   EXPECT_TRUE(status->backup_id().empty()) << status->backup_id();
 }
