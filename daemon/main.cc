@@ -26,16 +26,18 @@
 #include "daemon/notify.h"
 #include "daemon/server.h"
 #include "jetback/status.h"
+#include "version/version.h"
 
 namespace jetback::daemon {
 namespace {
 
 constexpr char kUsage[] =
     "usage: jetbackd [--config FILE] [--listen unix:PATH|tcp:HOST:PORT]... "
-    "[--state-dir DIR]\n";
+    "[--state-dir DIR] | --version\n";
 constexpr char kShutdownReason[] = "jetbackd shutting down";
 
 struct Flags {
+  bool version = false;
   std::string config_file;
   std::vector<std::string> listen;
   std::string state_dir;
@@ -53,7 +55,9 @@ bool ParseFlags(int argc, char** argv, Flags* flags) {
       if (i + 1 >= argc) return false;
       value = argv[++i];
     }
-    if (arg == "--config") {
+    if (arg == "--version") {
+      flags->version = true;
+    } else if (arg == "--config") {
       flags->config_file = value;
     } else if (arg == "--listen") {
       flags->listen.push_back(value);
@@ -128,6 +132,10 @@ int Run(int argc, char** argv) {
   if (!ParseFlags(argc, argv, &flags)) {
     std::cerr << kUsage;
     return 2;
+  }
+  if (flags.version) {
+    std::cout << VersionLine("jetbackd") << "\n";
+    return 0;
   }
   absl::StatusOr<DaemonConfig> config = LoadConfig(flags);
   if (!config.ok()) {

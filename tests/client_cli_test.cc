@@ -6,8 +6,10 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -340,6 +342,23 @@ TEST_F(CliTest, TamperedSetFailsVerifyNamingTheFile) {
       << incomplete.out;
   EXPECT_NE(incomplete.err.find("demo.edb"), std::string::npos)
       << incomplete.err;
+}
+
+TEST_F(CliTest, BothBinariesPrintTheirVersionAndRevision) {
+  const CliResult cli = RunCli(dir_.path(), {"--version"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  const std::string prefix = "jetback 0.1.0 (git ";
+  ASSERT_EQ(cli.out.substr(0, prefix.size()), prefix) << cli.out;
+  const std::string revision =
+      cli.out.substr(prefix.size(), cli.out.find(')') - prefix.size());
+  EXPECT_FALSE(revision.empty());
+  // The daemon was built from the same tree: the same line but its name.
+  const std::string log = Path("version.out");
+  const int rc =
+      std::system(absl::StrCat(JETBACKD_PATH, " --version >", log).c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 0);
+  EXPECT_EQ(ReadFileOrEmpty(log),
+            absl::StrCat("jetbackd 0.1.0 (git ", revision, ")\n"));
 }
 
 TEST_F(CliTest, StatusInstancesHealthAndData) {

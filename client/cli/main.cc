@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
+#include "version/version.h"
 
 namespace jetback::cli {
 
@@ -42,6 +43,7 @@ int Main(int argc, char** argv) {
   app.add_option("--timeout", g.timeout_seconds,
                  "Deadline of each unary call, seconds")
       ->check(CLI::PositiveNumber);
+  app.set_version_flag("--version", VersionLine("jetback"));
   app.require_subcommand(1);
 
   RunFn run;
