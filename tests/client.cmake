@@ -22,6 +22,11 @@ jetback_cc_test(NAME client_c_api_test SRCS client_c_api_driver_test.cc
 jetback_cc_test(NAME client_cli_test SRCS client_cli_test.cc
   DEPS client_test_util jetback_client daemon_test_util
   TIMEOUT 300 LABELS client)
+if(TARGET client_cli_test)
+  # The scheduled-backup unit as generated for instance "demo".
+  target_compile_definitions(client_cli_test PRIVATE
+    JETBACK_BUILD_DIR="${PROJECT_BINARY_DIR}")
+endif()
 # Bad streams from a scripted server process (a real daemon never sends
 # one): the client's -1018 checks.
 add_executable(scripted_read_server scripted_read_server.cc)

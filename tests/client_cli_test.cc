@@ -15,6 +15,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "jetback/client.h"
@@ -359,6 +360,47 @@ TEST_F(CliTest, BothBinariesPrintTheirVersionAndRevision) {
   EXPECT_EQ(WEXITSTATUS(rc), 0);
   EXPECT_EQ(ReadFileOrEmpty(log),
             absl::StrCat("jetbackd 0.1.0 (git ", revision, ")\n"));
+}
+
+// The command jetback-backup@.service runs (systemd's %-specifiers
+// expanded as systemd does for instance "demo"): a set named after the
+// instance and the time, which verifies; without JETBACK_BACKUP_DIR a clear
+// error.
+TEST_F(CliTest, ScheduledBackupUnitCommandMakesASet) {
+  std::string command;
+  {
+    std::ifstream unit(JETBACK_BUILD_DIR
+                       "/systemd/verify/jetback-backup@demo.service");
+    std::string line;
+    while (std::getline(unit, line)) {
+      if (line.rfind("ExecStart=", 0) == 0) command = line.substr(10);
+    }
+  }
+  ASSERT_FALSE(command.empty());
+  command = absl::StrReplaceAll(command, {{"%%", "%"}, {"%i", "demo"}});
+  std::ofstream(Path("unit.sh")) << command << "\n";
+  Put(Batch("k", 20));
+  fs::create_directory(Path("sets"));
+  const std::string env = absl::StrCat("JETBACK_SERVER='", server_, "' ");
+  const std::string run =
+      absl::StrCat(env, "JETBACK_BACKUP_DIR='", Path("sets"), "' sh ",
+                   Path("unit.sh"), " >", Path("unit.out"), " 2>&1");
+  ASSERT_EQ(WEXITSTATUS(std::system(run.c_str())), 0)
+      << ReadFileOrEmpty(Path("unit.out"));
+  std::vector<std::string> sets;
+  for (const auto& e : fs::directory_iterator(Path("sets"))) {
+    sets.push_back(e.path().filename().string());
+  }
+  ASSERT_EQ(sets.size(), 1u);
+  EXPECT_EQ(sets[0].rfind("demo-", 0), 0u) << sets[0];
+  EXPECT_EQ(sets[0].back(), 'Z') << sets[0];
+  EXPECT_EQ(Cli({"verify", Path("sets/" + sets[0])}).exit_code, 0);
+
+  const std::string unset = absl::StrCat(env, "sh ", Path("unit.sh"), " >",
+                                         Path("unset.out"), " 2>&1");
+  EXPECT_EQ(WEXITSTATUS(std::system(unset.c_str())), 1);
+  EXPECT_NE(ReadFileOrEmpty(Path("unset.out")).find("JETBACK_BACKUP_DIR"),
+            std::string::npos);
 }
 
 TEST_F(CliTest, StatusInstancesHealthAndData) {

@@ -38,6 +38,13 @@ if(SYSTEMD_ANALYZE)
             ${PROJECT_BINARY_DIR}/systemd/verify/jetbackd.service)
   set_tests_properties(daemon_systemd_unit_verify PROPERTIES
     LABELS daemon TIMEOUT 60)
+  # The scheduled-backup template, as instance "demo".
+  add_test(NAME systemd_backup_units_verify
+    COMMAND ${SYSTEMD_ANALYZE} verify
+            ${PROJECT_BINARY_DIR}/systemd/verify/jetback-backup@demo.service
+            ${PROJECT_BINARY_DIR}/systemd/verify/jetback-backup@demo.timer)
+  set_tests_properties(systemd_backup_units_verify PROPERTIES
+    LABELS daemon TIMEOUT 60)
 endif()
 
 jetback_cc_test(NAME daemon_durability_test
