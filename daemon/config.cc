@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -297,6 +298,18 @@ absl::Status ParseRoot(const toml::table& root, const std::string& override,
     JB_RETURN_IF_ERROR(s.RejectUnknown());
   }
   JB_RETURN_IF_ERROR(status);
+  if (const toml::table* t = r.Table("metrics", &status)) {
+    TableReader s(*t, "metrics");
+    JB_RETURN_IF_ERROR(s.String("listen", &config->metrics_listen));
+    JB_RETURN_IF_ERROR(s.RejectUnknown());
+    if (!config->metrics_listen.empty()) {
+      sockaddr_in address;
+      if (!ParseIpv4Endpoint(config->metrics_listen, &address)) {
+        return KeyError("metrics.listen", "must be IPV4:PORT");
+      }
+    }
+  }
+  JB_RETURN_IF_ERROR(status);
 
   const toml::array* instances = r.Array("instances", &status);
   JB_RETURN_IF_ERROR(status);
@@ -354,6 +367,20 @@ absl::StatusOr<ListenerConfig> ParseListener(absl::string_view spec,
     return l;
   }
   return KeyError(key, "must be unix:PATH or tcp:HOST:PORT");
+}
+
+bool ParseIpv4Endpoint(absl::string_view spec, sockaddr_in* address) {
+  const size_t colon = spec.rfind(':');
+  uint32_t port = 0;
+  if (colon == absl::string_view::npos ||
+      !absl::SimpleAtoi(spec.substr(colon + 1), &port) || port > 65535) {
+    return false;
+  }
+  *address = sockaddr_in{};
+  address->sin_family = AF_INET;
+  address->sin_port = htons(static_cast<uint16_t>(port));
+  const std::string host(spec.substr(0, colon));
+  return ::inet_pton(AF_INET, host.c_str(), &address->sin_addr) == 1;
 }
 
 DaemonConfig DefaultConfig(const std::string& state_dir) {

@@ -11,6 +11,7 @@
 #ifndef JETBACK_DAEMON_CONFIG_H_
 #define JETBACK_DAEMON_CONFIG_H_
 
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -96,8 +97,14 @@ struct DaemonConfig {
   uint64_t grpc_memory_bytes = 64 << 20;
   int grpc_max_threads = 64;
   absl::Duration keepalive = absl::Seconds(30);
+  // [metrics] listen: "IPv4:PORT" of the Prometheus endpoint (GET
+  // /metrics); empty (the default): no endpoint. Port 0 picks one (logged).
+  std::string metrics_listen;
   std::vector<InstanceConfig> instances;
 };
+
+// "A.B.C.D:PORT" -> address (port 0 allowed); false when malformed.
+bool ParseIpv4Endpoint(absl::string_view spec, sockaddr_in* address);
 
 // The embedded default for `state_dir`: instance "demo" with demo.edb and
 // table "default", socket <state_dir>/jetbackd.sock, every role granted to

@@ -43,6 +43,16 @@ TEST(ConfigTest, PageReadRetriesPerInstance) {
   EXPECT_EQ(c->instances[1].page_read_attempts, 17);
 }
 
+TEST(ConfigTest, MetricsEndpointIsOffUnlessSet) {
+  absl::StatusOr<DaemonConfig> c = ParseConfig(kMinimal, "t", "");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->metrics_listen, "");
+  c = ParseConfig(
+      std::string(kMinimal) + "[metrics]\nlisten = \"127.0.0.1:0\"\n", "t", "");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->metrics_listen, "127.0.0.1:0");
+}
+
 TEST(ConfigTest, StateDirOverrideWins) {
   absl::StatusOr<DaemonConfig> c = ParseConfig(kMinimal, "t", "/tmp/x");
   ASSERT_TRUE(c.ok()) << c.status();
@@ -125,6 +135,11 @@ TEST(ConfigTest, ErrorsNameTheKey) {
        "instances[0].circular_logging"},
       {"[limits]\nreader_nice = -5\n[[instances]]\nname = \"a\"\n",
        "limits.reader_nice"},
+      {"[metrics]\nlisten = \"localhost:9464\"\n[[instances]]\nname = "
+       "\"a\"\n",
+       "metrics.listen"},
+      {"[metrics]\nport = 9464\n[[instances]]\nname = \"a\"\n",
+       "metrics.port: unknown key"},
       {"[[instances]]\nname = \"a\"\npage_read_attempts = 0\n",
        "instances[0].page_read_attempts"},
       {"[[instances]]\nname = \"a\"\npage_read_backoff_ms = -1\n",

@@ -112,6 +112,16 @@ void Host::AbortStreams(HostedInstance* hosted, const absl::Status& why) {
 
 std::string Host::StopBackup(HostedInstance* hosted, absl::string_view reason,
                              absl::string_view initiator) {
+  {
+    jetback::MutexLock lock(&hosted->mu);
+    const std::string who(initiator);
+    if (hosted->stops.count(who) != 0 ||
+        hosted->stops.size() < kMaxStopInitiators) {
+      ++hosted->stops[who];
+    } else {
+      ++hosted->stops["other"];
+    }
+  }
   // The flag first, so a reader between chunks sees it in ReadAt as well.
   std::string id = hosted->backup().Stop(reason, initiator);
   AbortStreams(hosted, BackupStoppedStatus(id, reason, initiator));
@@ -138,6 +148,11 @@ void Host::ExpireIdle(absl::Time now) {
                                      "backup ended: its lease expired",
                                      "lease expired", "jetbackd"));
   }
+}
+
+int Host::open_streams() {
+  jetback::MutexLock lock(&mu_);
+  return registered_;
 }
 
 absl::Status Host::Register(HostedInstance* hosted, ReadStream* stream) {

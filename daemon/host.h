@@ -10,6 +10,7 @@
 #ifndef JETBACK_DAEMON_HOST_H_
 #define JETBACK_DAEMON_HOST_H_
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -44,7 +45,12 @@ struct HostedInstance {
   // began it, so ownership is checked without the engine's lock.
   std::string backup_id ABSL_GUARDED_BY(mu);
   std::string backup_owner ABSL_GUARDED_BY(mu);
+  // StopBackup calls by initiator, for metrics (at most kMaxStopInitiators
+  // names; the rest count as "other").
+  std::map<std::string, uint64_t> stops ABSL_GUARDED_BY(mu);
 };
+
+inline constexpr size_t kMaxStopInitiators = 32;
 
 class Host {
  public:
@@ -76,6 +82,9 @@ class Host {
   void StreamDestroyed();
   // Waits until every stream object is gone or `deadline` passes.
   bool WaitForStreams(absl::Time deadline);
+
+  // ReadFile streams registered now, all instances.
+  int open_streams();
 
   // One line of live progress for systemd's STATUS=.
   std::string StatusLine();

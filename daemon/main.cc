@@ -23,6 +23,7 @@
 #include "daemon/config.h"
 #include "daemon/host.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
 #include "daemon/notify.h"
 #include "daemon/server.h"
 #include "jetback/status.h"
@@ -162,6 +163,19 @@ int Run(int argc, char** argv) {
              {{"error", server.status().ToString()}});
     return 1;
   }
+  std::unique_ptr<MetricsServer> metrics;
+  if (!config->metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> started =
+        MetricsServer::Start(config->metrics_listen, host->get());
+    if (!started.ok()) {
+      LogError("metrics endpoint did not start",
+               {{"error", started.status().ToString()}});
+      return 1;
+    }
+    metrics = std::move(*started);
+    LogInfo("metrics listening",
+            {{"port", absl::StrCat(metrics->port())}, {"path", "/metrics"}});
+  }
   Notifier notifier;
   const std::string listening = absl::StrJoin((*server)->addresses(), ",");
   notifier.Ready(absl::StrCat("listening on ", listening));
@@ -185,6 +199,7 @@ int Run(int argc, char** argv) {
   // cancelled at the deadline.
   stop_ticking.Notify();
   ticker.join();
+  metrics.reset();
   notifier.Stopping(kShutdownReason);
   (*host)->StopAll(kShutdownReason, "jetbackd");
   // Server::Shutdown can outlive its deadline: after cancelling, it waits

@@ -105,7 +105,23 @@ bool BackupEngineImpl::ExpireLocked(absl::Time now) {
 }
 
 void BackupEngineImpl::EndLocked(const EndResult& how) {
-  (void)how;  // recorded by the caller's result; nothing is kept after End
+  // The caller's result says how it ended; only the counters stay.
+  const absl::Time now = absl::Now();
+  ++stats_.ended;
+  stats_.duration_sum += now - run_->started_at;
+  if (how.succeeded) {
+    ++stats_.succeeded;
+    (run_->full ? stats_.last_full_success : stats_.last_incremental_success) =
+        now;
+  } else if (how.abort_jet_err == jet::JET_errBackupAbortByServer) {
+    ++stats_.aborted_stopped;
+  } else if (how.abort_jet_err == jet::JET_errBackupAbortByCaller) {
+    ++stats_.aborted_by_client;
+  } else if (how.abort_jet_err == jet::JET_errInstanceUnavailable) {
+    ++stats_.aborted_lease;
+  } else {
+    ++stats_.aborted_error;
+  }
   run_->open.reset();
   source_->UnpinLogs();
   run_.reset();
@@ -212,6 +228,7 @@ absl::StatusOr<BeginResult> BackupEngineImpl::Begin(
   result.checkpoint_generation = r.copy_mic;
   run_ = std::move(r);
   in_progress_.store(true);
+  ++stats_.begun;
   return result;
 }
 
@@ -433,6 +450,7 @@ absl::StatusOr<size_t> BackupEngineImpl::ReadAt(absl::string_view backup_id,
   }
   stream->MarkHandedOut(offset, offset + *n);
   r.bytes_done += *n;
+  stats_.bytes_streamed += *n;
   return n;
 }
 

@@ -94,6 +94,10 @@ class BackupEngineImpl : public BackupEngine, private StopGate {
     return ExpireLocked(now);
   }
   BackupProgress Progress() override;
+  BackupStats Stats() override {
+    MutexLock lock(&mu_);
+    return stats_;
+  }
   bool InProgress() override { return in_progress_.load(); }
   void SetReadRetries(int attempts, absl::Duration backoff_step) override {
     MutexLock lock(&mu_);
@@ -139,6 +143,7 @@ class BackupEngineImpl : public BackupEngine, private StopGate {
   uint64_t next_serial_ ABSL_GUARDED_BY(mu_) = 1;
   absl::Duration lease_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
   ReadPolicy policy_ ABSL_GUARDED_BY(mu_);
+  BackupStats stats_ ABSL_GUARDED_BY(mu_);
 
   // The abort flag: an atomic for the fast check, written under stop_mu_
   // together with its reason so a reader sees a consistent pair.

@@ -70,6 +70,9 @@ absl::Status InstanceImpl::Submit(Request* request) {
     for (Request* r : batch) {
       queue_.pop_front();
       r->done = true;
+      if (r->db != nullptr && r->status.ok()) {
+        committed_.fetch_add(1, std::memory_order_relaxed);
+      }
     }
   }
   return request->status;

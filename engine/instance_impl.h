@@ -47,6 +47,7 @@ class InstanceImpl : public Instance, public CommitPipeline {
   Database* FindDatabase(absl::string_view path_or_name) override;
   uint32_t CurrentGeneration() override;
   uint32_t CheckpointGeneration() override;
+  uint64_t CommittedTransactions() override { return committed_.load(); }
   absl::StatusOr<uint32_t> RollLog() override;
   BackupEngine& backup() override { return *backup_; }
   absl::Status StopService(uint32_t grbit) override;
@@ -128,6 +129,7 @@ class InstanceImpl : public Instance, public CommitPipeline {
   std::atomic<bool> backup_refused_{false};  // a Term(kComplete) was refused
   std::atomic<bool> service_stopped_{false};
   std::atomic<bool> stopped_all_{false};
+  std::atomic<uint64_t> committed_{0};
   std::atomic<uint32_t> pinned_gen_{0};
   std::atomic<uint32_t> checkpoint_gen_{0};
   uint64_t log_signature_ = 0;

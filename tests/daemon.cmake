@@ -51,3 +51,16 @@ jetback_cc_test(NAME daemon_durability_test
   SRCS daemon_durability_test.cc
   DEPS daemon_test_util jetback_engine
   TIMEOUT 300 LABELS daemon)
+
+# The Prometheus endpoint, scraped by a real Prometheus the test starts.
+jetback_cc_test(NAME daemon_metrics_test SRCS daemon_metrics_test.cc
+  DEPS daemon_test_util client_test_util jetback_client absl::strings
+  TIMEOUT 180 LABELS daemon)
+
+# The example alert rules: promtool's own unit tests (monitoring/).
+find_program(PROMTOOL promtool REQUIRED)  # Debian's prometheus package
+add_test(NAME monitoring_alert_rules
+  COMMAND ${PROMTOOL} test rules jetback-alerts.test.yml
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/monitoring)
+set_tests_properties(monitoring_alert_rules PROPERTIES
+  LABELS daemon TIMEOUT 60)

@@ -131,6 +131,27 @@ struct BackupProgress {
   std::string stop_initiator;
 };
 
+// Counters since the engine started, for metrics.
+struct BackupStats {
+  uint64_t begun = 0;
+  uint64_t succeeded = 0;
+  // Ended as aborted, by cause: a stop (-801), the caller's EndAbort (-800),
+  // the lease (-1090), anything else (ended before the log phase, a failed
+  // log, Term).
+  uint64_t aborted_stopped = 0;
+  uint64_t aborted_by_client = 0;
+  uint64_t aborted_lease = 0;
+  uint64_t aborted_error = 0;
+  uint64_t bytes_streamed = 0;  // data bytes handed out by reads
+  // Ends of successful full (or copy) and incremental backups; InfinitePast
+  // when none.
+  absl::Time last_full_success = absl::InfinitePast();
+  absl::Time last_incremental_success = absl::InfinitePast();
+  // Wall time of every ended backup, begin to end.
+  absl::Duration duration_sum;
+  uint64_t ended = 0;
+};
+
 class BackupEngine {
  public:
   virtual ~BackupEngine() = default;
@@ -209,6 +230,7 @@ class BackupEngine {
 
   // Snapshot for status displays; phase kNone when no backup runs.
   virtual BackupProgress Progress() = 0;
+  virtual BackupStats Stats() = 0;
   virtual bool InProgress() = 0;
 
   // Retry policy for pages that fail verification (reference: 17 tries,

@@ -121,6 +121,8 @@ class Instance {
   // Current log generation (the one E00.log holds) and the checkpoint's.
   virtual uint32_t CurrentGeneration() = 0;
   virtual uint32_t CheckpointGeneration() = 0;
+  // Transactions committed (durable) since Init, for metrics.
+  virtual uint64_t CommittedTransactions() = 0;
   // Closes the current generation and starts the next; returns the new
   // current generation once the old one is durable and renamed.
   virtual absl::StatusOr<uint32_t> RollLog() = 0;
