@@ -71,3 +71,9 @@ set_target_properties(ese_restore_c_scenario PROPERTIES LINKER_LANGUAGE C)
 jetback_cc_test(NAME ese_restore_test SRCS ese_restore_test.cc
   DEPS ese_restore_c_scenario jetback_esent_restore jetback_client
   jetback_engine daemon_test_util client_test_util TIMEOUT 300 LABELS client)
+
+# The generated bash completion loads and completes.
+add_test(NAME cli_bash_completion
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/completion_test.sh
+          ${PROJECT_BINARY_DIR}/client/jetback.bash)
+set_tests_properties(cli_bash_completion PROPERTIES LABELS client TIMEOUT 60)

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/cli/commands.h"
+#include "client/cli/completion.h"
 #include "client/cli/output.h"
 #include "version/version.h"
 
@@ -51,6 +52,7 @@ int Main(int argc, char** argv) {
   AddAdminCommands(app, g, &run);
   AddDataCommands(app, g, &run);
   AddOfflineCommands(app, g, &run);
+  AddCompletionCommand(app, &run);  // last: it lists the others
 
   try {
     app.parse(argc, argv);
