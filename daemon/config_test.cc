@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "jetback/status.h"
 
 namespace jetback::daemon {
@@ -51,6 +54,17 @@ TEST(ConfigTest, MetricsEndpointIsOffUnlessSet) {
       std::string(kMinimal) + "[metrics]\nlisten = \"127.0.0.1:0\"\n", "t", "");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->metrics_listen, "127.0.0.1:0");
+}
+
+TEST(ConfigTest, TheShippedExampleParses) {
+  std::ifstream in(EXAMPLE_CONFIG);
+  std::stringstream text;
+  text << in.rdbuf();
+  ASSERT_FALSE(text.str().empty());
+  absl::StatusOr<DaemonConfig> c = ParseConfig(text.str(), EXAMPLE_CONFIG, "");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->instances.size(), 1u);
+  EXPECT_EQ(c->metrics_listen, "");  // off unless set
 }
 
 TEST(ConfigTest, StateDirOverrideWins) {
