@@ -77,3 +77,9 @@ add_test(NAME cli_bash_completion
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/completion_test.sh
           ${PROJECT_BINARY_DIR}/client/jetback.bash)
 set_tests_properties(cli_bash_completion PROPERTIES LABELS client TIMEOUT 60)
+
+# Man pages render and jetback(1) names every subcommand.
+add_test(NAME man_pages
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/man_test.sh
+          ${PROJECT_BINARY_DIR}/docs/man $<TARGET_FILE:jetback>)
+set_tests_properties(man_pages PROPERTIES LABELS client TIMEOUT 60)
