@@ -98,11 +98,13 @@ std::string BashCompletion(const CLI::App& app) {
 void AddCompletionCommand(CLI::App& app, RunFn* run) {
   CLI::App* cmd = app.add_subcommand("completion",
                                      "Print a shell completion script (bash)");
+  // The option writes into *shell while parsing: the callback holds it so
+  // it lives as long as the command does.
   auto shell = std::make_shared<std::string>();
   cmd->add_option("shell", *shell, "Shell: bash")
       ->required()
       ->check(CLI::IsMember({"bash"}));
-  cmd->callback([&app, run] {
+  cmd->callback([&app, run, shell] {
     *run = [&app] {
       std::fputs(BashCompletion(app).c_str(), stdout);
       return kExitOk;
