@@ -22,3 +22,6 @@ set_tests_properties(rgw_cluster_stop PROPERTIES
 add_library(rgw_test_util INTERFACE)
 target_compile_definitions(rgw_test_util INTERFACE
   JETBACK_RGW_ENV_FILE="${JETBACK_RGW_DIR}/env")
+
+jetback_cc_test(NAME s3_client_test SRCS s3_client_test.cc
+  DEPS jetback_s3 rgw_test_util TIMEOUT 120 LABELS s3 FIXTURES rgw)
