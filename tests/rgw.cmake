@@ -25,3 +25,7 @@ target_compile_definitions(rgw_test_util INTERFACE
 
 jetback_cc_test(NAME s3_client_test SRCS s3_client_test.cc
   DEPS jetback_s3 rgw_test_util TIMEOUT 120 LABELS s3 FIXTURES rgw)
+# The CLI with an S3 repository, against a real jetbackd and the radosgw.
+jetback_cc_test(NAME s3_backup_test SRCS s3_backup_test.cc
+  DEPS client_test_util jetback_client daemon_test_util jetback_s3
+  rgw_test_util TIMEOUT 300 LABELS s3 FIXTURES rgw)

@@ -21,6 +21,7 @@
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
 #include "client/cli/progress.h"
+#include "client/cli/repository.h"
 #include "jetback/esent.h"
 
 namespace jetback::cli {
@@ -43,6 +44,8 @@ void InstallInterruptHandler() {
 struct BackupArgs {
   std::string instance;
   std::string out;
+  RepoFlags repo;    // --repo: a new set HOST/INSTANCE/SETNAME in it
+  std::string host;  // HOST of the set id; default: this machine's name
   bool incremental = false;
   bool truncate_logs = false;
   uint64_t max_rate = 0;  // bytes per second the daemon paces at; 0: none
@@ -55,14 +58,21 @@ absl::Status Interrupted() {
 
 class BackupRun {
  public:
-  BackupRun(const GlobalOptions& g, const BackupArgs& args, Client* client)
+  // Writes into `set` when given (the --out directory), else into a new set
+  // `set_id` of `repo`, created once the daemon has begun the backup.
+  BackupRun(const GlobalOptions& g, const BackupArgs& args, Client* client,
+            std::unique_ptr<SetWriter> set, Repository* repo,
+            std::string set_id)
       : g_(g),
         args_(args),
         client_(client),
-        progress_(!g.json() && isatty(STDERR_FILENO), stderr) {}
+        progress_(!g.json() && isatty(STDERR_FILENO), stderr),
+        set_(std::move(set)),
+        repo_(repo),
+        set_id_(std::move(set_id)) {}
 
   // Runs the whole backup; on failure everything written is removed.
-  absl::Status Run(bool created_dir) {
+  absl::Status Run() {
     start_ = absl::Now();
     manifest_.set_format_version(1);
     manifest_.set_instance(args_.instance);
@@ -77,8 +87,13 @@ class BackupRun {
       // Ends the backup on the daemon whatever happened (even after -801).
       client_->EndBackup(ref_, JET_bitBackupEndAbort).IgnoreError();
     }
-    RemoveSetFiles(args_.out, written_, created_dir);
+    if (set_ != nullptr) set_->Abandon();
     return status;
+  }
+
+  // Where the set is (or would have been) written.
+  std::string location() const {
+    return set_ != nullptr ? set_->location() : set_id_;
   }
 
   const Manifest& manifest() const { return manifest_; }
@@ -97,6 +112,9 @@ class BackupRun {
     manifest_.set_backup_id(begun.backup_id());
     manifest_.set_page_size(begun.page_size());
     if (g_interrupted.load()) return Interrupted();
+    if (set_ == nullptr) {
+      JB_ASSIGN_OR_RETURN(set_, repo_->CreateSet(set_id_));
+    }
 
     if (!args_.incremental) {
       JB_ASSIGN_OR_RETURN(std::vector<std::string> databases,
@@ -132,11 +150,8 @@ class BackupRun {
     }
     ref_.backup_id.clear();
     manifest_.set_finished_at(NowRfc3339());
-    // Every file's rename durable, then last the manifest: its presence
-    // marks the set complete.
-    JB_RETURN_IF_ERROR(SyncSetDir(args_.out));
-    JB_RETURN_IF_ERROR(WriteManifest(args_.out, manifest_));
-    return absl::OkStatus();
+    // Every file durable, then last the manifest: it makes the set.
+    return set_->Finish(manifest_);
   }
 
   absl::Status CopyFile(const std::string& source, const std::string& kind) {
@@ -151,20 +166,16 @@ class BackupRun {
     JB_ASSIGN_OR_RETURN(v1::OpenFileResponse opened,
                         client_->OpenFile(ref_, source));
     const uint32_t handle = opened.handle();
-    written_.push_back(name);
-    auto writer = SetFileWriter::Create(
-        args_.out, name,
-        SetFileOptions{.direct = true, .sha256 = args_.sha256});
+    auto writer = set_->CreateFile(name, args_.sha256);
     if (!writer.ok()) {
       client_->CloseFile(ref_, handle).IgnoreError();
       return writer.status();
     }
     uint64_t done = 0;
-    appender_.Begin(writer->get());
     auto read = client_->ReadFile(
         ref_, handle, 0, 0,
         [&](uint64_t, absl::string_view data) -> absl::Status {
-          JB_RETURN_IF_ERROR(appender_.Append(data));
+          JB_RETURN_IF_ERROR((*writer)->Append(data));
           done += data.size();
           total_bytes_ += data.size();
           progress_.Update(name, done, opened.size(), total_bytes_);
@@ -172,11 +183,9 @@ class BackupRun {
         },
         &g_interrupted,
         ReadFileOptions{.max_bytes_per_second = args_.max_rate});
-    // Always before `writer` goes away.
-    absl::Status written = appender_.Finish();
-    if (!read.ok() || !written.ok()) {
+    if (!read.ok()) {
       client_->CloseFile(ref_, handle).IgnoreError();
-      return read.ok() ? written : read.status();
+      return read.status();
     }
     if (!read->reached_end || read->bytes != opened.size()) {
       client_->CloseFile(ref_, handle).IgnoreError();
@@ -190,8 +199,8 @@ class BackupRun {
       return JetStatus(jet::JET_errInvalidBackupSequence,
                        absl::StrCat(source, " was not counted as copied"));
     }
-    // The digest check proves the bytes on their way to disk are the ones
-    // the daemon read, not just the ones that crossed the wire.
+    // The digest check proves the bytes on their way to the set are the
+    // ones the daemon read, not just the ones that crossed the wire.
     JB_RETURN_IF_ERROR((*writer)->Commit(read->xxh3_128));
     ManifestFile* file = manifest_.add_files();
     file->set_name(name);
@@ -210,34 +219,65 @@ class BackupRun {
   BackupRef ref_;
   Manifest manifest_;
   v1::EndBackupResponse end_;
-  std::vector<std::string> written_;
   std::set<std::string> names_;
   uint64_t total_bytes_ = 0;
   absl::Time start_;
-  BackgroundAppender appender_;  // one writer thread for every file
+  std::unique_ptr<SetWriter> set_;
+  Repository* repo_;
+  const std::string set_id_;
 };
 
+std::string HostName() {
+  char name[256] = "";
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+    return "localhost";
+  }
+  return name;
+}
+
 int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
-  bool created = false;
-  absl::Status prepared = PrepareOutputDir(args.out, &created);
-  if (!prepared.ok()) {
-    const int code = ReportError("backup", prepared);
-    return code == kExitJetError ? kExitUsage : code;
+  if (args.out.empty() == args.repo.url.empty()) {
+    std::fprintf(stderr,
+                 "jetback: backup: give either --out DIR or --repo URL\n");
+    return kExitUsage;
+  }
+  std::unique_ptr<SetWriter> set;
+  std::unique_ptr<Repository> repo;
+  std::string set_id;
+  if (!args.out.empty()) {
+    bool created = false;
+    absl::Status prepared = PrepareOutputDir(args.out, &created);
+    if (!prepared.ok()) {
+      const int code = ReportError("backup", prepared);
+      return code == kExitJetError ? kExitUsage : code;
+    }
+    set = LocalSetWriter(args.out, created);
+  } else {
+    auto opened = OpenRepoFrom(args.repo);
+    if (!opened.ok()) {
+      const int code = ReportError("backup", opened.status());
+      return code == kExitJetError ? kExitUsage : code;
+    }
+    repo = *std::move(opened);
+    set_id = absl::StrCat(
+        args.host.empty() ? HostName() : args.host, "/", args.instance, "/",
+        NewSetName(args.incremental ? "incremental" : "full"));
   }
   auto client = ConnectFrom(g);
   if (!client.ok()) {
-    RemoveSetFiles(args.out, {}, created);
+    if (set != nullptr) set->Abandon();
     return ReportError("backup", client.status());
   }
   InstallInterruptHandler();
-  BackupRun run(g, args, client->get());
-  absl::Status status = run.Run(created);
+  BackupRun run(g, args, client->get(), std::move(set), repo.get(), set_id);
+  absl::Status status = run.Run();
+  const std::string where = run.location();
   if (!status.ok()) {
     if (g_interrupted.load()) {
       std::fprintf(stderr,
                    "jetback: backup: interrupted; the backup was ended with "
                    "EndBackup(abort) and nothing was kept in %s\n",
-                   args.out.c_str());
+                   where.c_str());
       return kExitInterrupted;
     }
     if (JetErrOf(status) == jet::JET_errBackupAbortByServer) {
@@ -245,11 +285,11 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
       std::fprintf(stderr,
                    "jetback: %s (JET_errBackupAbortByServer -801); "
                    "nothing was kept in %s\n",
-                   std::string(status.message()).c_str(), args.out.c_str());
+                   std::string(status.message()).c_str(), where.c_str());
       return ExitCodeFor(status);
     }
     return ReportError(absl::StrCat("backup of instance ", args.instance,
-                                    " failed; nothing was kept in ", args.out),
+                                    " failed; nothing was kept in ", where),
                        status);
   }
   const Manifest& m = run.manifest();
@@ -257,20 +297,21 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
   const double rate = seconds > 0 ? run.total_bytes() / seconds : 0;
   if (g.json()) {
     std::printf(
-        "{\"ok\":true,\"instance\":%s,\"kind\":%s,\"dir\":%s,\"backup_id\":%s,"
+        "{\"ok\":true,\"instance\":%s,\"kind\":%s,\"dir\":%s,\"set\":%s,"
+        "\"backup_id\":%s,"
         "\"files\":%d,\"bytes\":%llu,\"seconds\":%.3f,\"gen_low\":%u,"
         "\"gen_high\":%u,\"truncated_logs\":%s}\n",
         JsonString(m.instance()).c_str(), JsonString(m.kind()).c_str(),
-        JsonString(args.out).c_str(), JsonString(m.backup_id()).c_str(),
-        m.files_size(), static_cast<unsigned long long>(run.total_bytes()),
-        seconds, m.gen_low(), m.gen_high(),
-        m.truncated_logs() ? "true" : "false");
+        JsonString(where).c_str(), JsonString(set_id).c_str(),
+        JsonString(m.backup_id()).c_str(), m.files_size(),
+        static_cast<unsigned long long>(run.total_bytes()), seconds,
+        m.gen_low(), m.gen_high(), m.truncated_logs() ? "true" : "false");
   } else {
     std::printf(
         "backup %s of instance %s saved at %s: %d files, %s in %s (%s/s), "
         "logs %u-%u%s\n",
-        m.kind().c_str(), m.instance().c_str(), args.out.c_str(),
-        m.files_size(), HumanBytes(run.total_bytes()).c_str(),
+        m.kind().c_str(), m.instance().c_str(), where.c_str(), m.files_size(),
+        HumanBytes(run.total_bytes()).c_str(),
         absl::StrFormat("%.1fs", seconds).c_str(),
         HumanBytes(static_cast<uint64_t>(rate)).c_str(), m.gen_low(),
         m.gen_high(), m.truncated_logs() ? ", logs truncated" : "");
@@ -287,8 +328,13 @@ void AddBackupCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
       "Stream a backup of an instance into a new backup set directory");
   cmd->add_option("--instance", args->instance, "Instance name")->required();
   cmd->add_option("--out", args->out,
-                  "Output directory (created; must be empty if it exists)")
-      ->required();
+                  "Output directory (created; must be empty if it exists)");
+  cmd->add_option("--repo", args->repo.url,
+                  "Repository for a new set HOST/INSTANCE/SETNAME: DIR, "
+                  "file:///DIR or s3://BUCKET/PREFIX (instead of --out)");
+  cmd->add_option("--host", args->host,
+                  "HOST part of the set id (default: this machine's name)");
+  AddRepoFlags(cmd, &args->repo, true);
   cmd->add_flag("--incremental", args->incremental,
                 "Logs-only backup since the last truncating backup");
   cmd->add_flag("--truncate-logs", args->truncate_logs,

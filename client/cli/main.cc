@@ -49,6 +49,7 @@ int Main(int argc, char** argv) {
   AddAdminCommands(app, g, &run);
   AddDataCommands(app, g, &run);
   AddOfflineCommands(app, g, &run);
+  AddSetsCommands(app, g, &run);
 
   try {
     app.parse(argc, argv);

@@ -261,6 +261,7 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   struct VerifyArgs {
     std::string dir;
     bool deep = false;
+    RepoFlags repo;  // --repo: DIR is a set id in it
   };
   auto verify = std::make_shared<VerifyArgs>();
   CLI::App* cmd = app.add_subcommand(
@@ -271,8 +272,15 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   cmd->add_flag("--deep", verify->deep,
                 "Also restore into a temporary directory and check the "
                 "databases");
+  cmd->add_option("--repo", verify->repo.url,
+                  "DIR is a set id (HOST/INSTANCE/SETNAME) in this repository");
+  AddRepoFlags(cmd, &verify->repo, false);
   cmd->callback([&g, verify, run] {
-    *run = [&g, verify] { return RunVerify(g, verify->dir, verify->deep); };
+    *run = [&g, verify] {
+      return WithSetsFromRepo(verify->repo, {&verify->dir}, [&] {
+        return RunVerify(g, verify->dir, verify->deep);
+      });
+    };
   });
 
   auto restore = std::make_shared<RestoreArgs>();
@@ -283,8 +291,17 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
                   "Incremental sets, oldest first");
   cmd->add_option("--to", restore->to, "Target directory (new or empty)")
       ->required();
-  cmd->callback([&g, restore, run] {
-    *run = [&g, restore] { return RunRestore(g, *restore); };
+  auto repo = std::make_shared<RepoFlags>();
+  cmd->add_option("--repo", repo->url,
+                  "DIR and --incremental are set ids in this repository");
+  AddRepoFlags(cmd, repo.get(), false);
+  cmd->callback([&g, restore, repo, run] {
+    *run = [&g, restore, repo] {
+      std::vector<std::string*> sets = {&restore->full};
+      for (std::string& inc : restore->incrementals) sets.push_back(&inc);
+      return WithSetsFromRepo(*repo, sets,
+                              [&] { return RunRestore(g, *restore); });
+    };
   });
 }
 
