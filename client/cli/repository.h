@@ -5,7 +5,7 @@
 // implementations: a local directory (cli/backup_set.h: .part files,
 // O_DIRECT, fsync, rename) and S3-compatible object storage (each file an
 // object, uploaded in parts with several in flight; the manifest object
-// last). See client/cli/SET_LAYOUT.md for both layouts.
+// last). Both layouts: engine/BACKUP_SET_FORMAT.md.
 //
 // Addresses: "DIR" or "file:///DIR", and "s3://BUCKET[/PREFIX]". A set's
 // id inside a repository is HOST/INSTANCE/SETNAME, so hosts can share one
