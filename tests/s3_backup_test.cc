@@ -4,6 +4,8 @@
 // during the upload leaves no set and no incomplete multipart upload; wrong
 // credentials and a missing bucket are clear errors.
 
+#include <signal.h>
+
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -232,6 +234,88 @@ TEST_F(S3BackupTest, WrongSecretAndMissingBucketAreClearErrors) {
   auto objects = s3_.ListObjects(bucket_, "");
   ASSERT_TRUE(objects.ok()) << objects.status();
   EXPECT_TRUE(objects->empty());
+}
+
+TEST_F(S3BackupTest, CtrlCDuringUploadLeavesNoSetAndNoUpload) {
+  for (int batch = 0; batch < 60; ++batch) {
+    Put(Batch(absl::StrCat("big", batch, "-"), 50, 4000));
+  }
+  CliProcess backup(
+      dir_.path(),
+      {"--server", server_, "backup", "--instance", "demo", "--repo", repo_,
+       "--part-size", "5", "--max-rate", "3145728"},
+      RgwEnvStrings());
+  ASSERT_TRUE(WaitUntil([&] {
+    auto uploads = s3_.ListMultipartUploads(bucket_, "fleet/");
+    return uploads.ok() && !uploads->empty();
+  }));
+  backup.Signal(SIGINT);
+  CliResult result = backup.Wait();
+  EXPECT_EQ(result.exit_code, 130) << result.err;
+  EXPECT_TRUE(absl::StrContains(result.err, "EndBackup(abort)")) << result.err;
+  auto uploads = s3_.ListMultipartUploads(bucket_, "");
+  ASSERT_TRUE(uploads.ok()) << uploads.status();
+  EXPECT_TRUE(uploads->empty()) << uploads->size() << " incomplete uploads";
+  auto objects = s3_.ListObjects(bucket_, "");
+  ASSERT_TRUE(objects.ok()) << objects.status();
+  EXPECT_TRUE(objects->empty());
+  EXPECT_FALSE(BackupRunning());
+}
+
+TEST_F(S3BackupTest, SetsUploadsListsAndAbortsStaleUploads) {
+  // What a backup cut off from the store leaves: an upload with a part.
+  auto id = s3_.CreateMultipartUpload(bucket_, "fleet/h/demo/x-full/demo.edb");
+  ASSERT_TRUE(id.ok()) << id.status();
+  ASSERT_TRUE(s3_.UploadPart(bucket_, "fleet/h/demo/x-full/demo.edb", *id, 1,
+                             "part one")
+                  .ok());
+  auto outside = s3_.CreateMultipartUpload(bucket_, "elsewhere/object");
+  ASSERT_TRUE(outside.ok()) << outside.status();
+
+  CliResult listed = Cli({"sets", "uploads", "--repo", repo_});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_TRUE(absl::StrContains(listed.out, "fleet/h/demo/x-full/demo.edb"))
+      << listed.out;
+  EXPECT_FALSE(absl::StrContains(listed.out, "elsewhere")) << listed.out;
+
+  CliResult aborted = Cli({"sets", "uploads", "--repo", repo_, "--abort"});
+  EXPECT_EQ(aborted.exit_code, 0) << aborted.err;
+  auto left = s3_.ListMultipartUploads(bucket_, "");
+  ASSERT_TRUE(left.ok()) << left.status();
+  ASSERT_EQ(left->size(), 1u);  // only the one outside the repository
+  EXPECT_EQ((*left)[0].key, "elsewhere/object");
+  EXPECT_TRUE(
+      s3_.AbortMultipartUpload(bucket_, "elsewhere/object", *outside).ok());
+}
+
+// The same commands against a directory repository (file:///DIR).
+TEST_F(S3BackupTest, DirectoryRepositoryBackupListVerifyRestoreDelete) {
+  Rows rows = Batch("d", 30);
+  Put(rows);
+  const std::string repo = "file://" + Path("repo");
+  CliResult full =
+      Cli({"backup", "--instance", "demo", "--repo", repo, "--host", "h1"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  CliResult list = Cli({"--output", "json", "sets", "list", "--repo", repo});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(list.out, m,
+                                std::regex("\"id\":\"(h1/demo/[^\"]*-full)\"")))
+      << list.out;
+  const std::string id = m[1];
+  EXPECT_TRUE(fs::exists(Path("repo/" + id + "/manifest.json")));
+  CliResult verify = Cli({"verify", "--deep", "--repo", repo, id});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  CliResult restore =
+      Cli({"restore", "--repo", Path("repo"), id, "--to", Path("restored")});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(RowsOfRestored(Path("restored")), rows);
+  CliResult del = Cli({"sets", "delete", "--repo", repo, id});
+  EXPECT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_FALSE(fs::exists(Path("repo/" + id)));
+  CliResult gone = Cli({"verify", "--repo", repo, id});
+  EXPECT_NE(gone.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(gone.err, "-1811")) << gone.err;
 }
 
 }  // namespace

@@ -85,7 +85,8 @@ namespace {
 struct SetsArgs {
   RepoFlags repo;
   std::string host, instance;
-  std::string id;  // delete
+  std::string id;      // delete
+  bool abort = false;  // uploads
 };
 
 int RunSetsList(const GlobalOptions& g, const SetsArgs& args) {
@@ -142,6 +143,38 @@ int RunSetsDelete(const GlobalOptions& g, const SetsArgs& args) {
   return kExitOk;
 }
 
+int RunSetsUploads(const GlobalOptions& g, const SetsArgs& args) {
+  auto repo = OpenRepoFrom(args.repo);
+  if (!repo.ok()) return ReportError("sets uploads", repo.status());
+  auto uploads = (*repo)->IncompleteUploads();
+  if (!uploads.ok()) return ReportError("sets uploads", uploads.status());
+  int code = kExitOk;
+  if (g.json()) std::printf("[");
+  for (size_t i = 0; i < uploads->size(); ++i) {
+    const S3Upload& u = (*uploads)[i];
+    bool aborted = false;
+    if (args.abort) {
+      absl::Status status = (*repo)->AbortUpload(u);
+      aborted = status.ok();
+      if (!status.ok())
+        code = ReportError(absl::StrCat("abort ", u.key), status);
+    }
+    if (g.json()) {
+      std::printf(
+          "%s{\"key\":%s,\"upload_id\":%s,\"initiated\":%s,"
+          "\"aborted\":%s}",
+          i == 0 ? "" : ",", JsonString(u.key).c_str(),
+          JsonString(u.upload_id).c_str(), JsonString(u.initiated).c_str(),
+          aborted ? "true" : "false");
+    } else {
+      std::printf("%s%s  %s  %s\n", aborted ? "aborted " : "", u.key.c_str(),
+                  u.initiated.c_str(), u.upload_id.c_str());
+    }
+  }
+  if (g.json()) std::printf("]\n");
+  return code;
+}
+
 }  // namespace
 
 void AddSetsCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
@@ -169,6 +202,18 @@ void AddSetsCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   AddRepoFlags(del, &args->repo, false);
   del->callback([&g, args, run] {
     *run = [&g, args] { return RunSetsDelete(g, *args); };
+  });
+
+  CLI::App* uploads = sets->add_subcommand(
+      "uploads", "Incomplete multipart uploads under the repository (S3)");
+  uploads
+      ->add_option("--repo", args->repo.url,
+                   "Repository: s3://BUCKET/PREFIX (a directory has none)")
+      ->required();
+  uploads->add_flag("--abort", args->abort, "Abort each one listed");
+  AddRepoFlags(uploads, &args->repo, false);
+  uploads->callback([&g, args, run] {
+    *run = [&g, args] { return RunSetsUploads(g, *args); };
   });
 }
 

@@ -180,6 +180,14 @@ class LocalRepository : public Repository {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<std::vector<S3Upload>> IncompleteUploads() override {
+    return std::vector<S3Upload>();
+  }
+  absl::Status AbortUpload(const S3Upload& upload) override {
+    return JetStatus(jet::JET_errFeatureNotAvailable,
+                     "a directory repository has no uploads");
+  }
+
   std::string url() const override { return root_; }
 
  private:

@@ -93,6 +93,11 @@ class Repository {
                                                 const std::string& staging) = 0;
   // Removes the set: the manifest first, so it stops being a set at once.
   virtual absl::Status DeleteSet(const std::string& id) = 0;
+  // Multipart uploads left incomplete under the repository (S3 only; a
+  // backup aborts its own, but not when the store was unreachable then),
+  // and aborting one. The local directory has none.
+  virtual absl::StatusOr<std::vector<S3Upload>> IncompleteUploads() = 0;
+  virtual absl::Status AbortUpload(const S3Upload& upload) = 0;
   virtual std::string url() const = 0;
 };
 

@@ -189,6 +189,13 @@ class S3Repository : public Repository {
     return absl::OkStatus();
   }
 
+  absl::StatusOr<std::vector<S3Upload>> IncompleteUploads() override {
+    return client_.ListMultipartUploads(bucket_, prefix_);
+  }
+  absl::Status AbortUpload(const S3Upload& upload) override {
+    return client_.AbortMultipartUpload(bucket_, upload.key, upload.upload_id);
+  }
+
   std::string url() const override {
     return absl::StrCat("s3://", bucket_, "/", prefix_);
   }
