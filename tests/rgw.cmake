@@ -29,3 +29,8 @@ jetback_cc_test(NAME s3_client_test SRCS s3_client_test.cc
 jetback_cc_test(NAME s3_backup_test SRCS s3_backup_test.cc
   DEPS client_test_util jetback_client daemon_test_util jetback_s3
   rgw_test_util TIMEOUT 300 LABELS s3 FIXTURES rgw)
+if(TARGET s3_backup_test)
+  # One test starts a cluster of its own (port 17490) to kill its radosgw.
+  target_compile_definitions(s3_backup_test PRIVATE
+    JETBACK_RGW_CLUSTER="${_rgw_cluster}")
+endif()

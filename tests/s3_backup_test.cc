@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -286,6 +287,52 @@ TEST_F(S3BackupTest, SetsUploadsListsAndAbortsStaleUploads) {
   EXPECT_EQ((*left)[0].key, "elsewhere/object");
   EXPECT_TRUE(
       s3_.AbortMultipartUpload(bucket_, "elsewhere/object", *outside).ok());
+}
+
+// A cluster of its own (the shared one must survive): radosgw SIGKILLed
+// while a part is in flight.
+TEST_F(S3BackupTest, RadosgwKilledMidUploadIsAClearError) {
+  for (int batch = 0; batch < 60; ++batch) {
+    Put(Batch(absl::StrCat("big", batch, "-"), 50, 4000));
+  }
+  const std::string cluster = Path("rgw2");
+  const std::string script = JETBACK_RGW_CLUSTER;
+  ASSERT_EQ(
+      std::system((script + " start " + cluster + " 17490 >/dev/null").c_str()),
+      0);
+  struct StopCluster {
+    std::string cmd;
+    ~StopCluster() { std::system(cmd.c_str()); }
+  } stop_cluster{script + " stop " + cluster};
+  std::vector<std::string> env = RgwEnvStrings();
+  for (std::string& e : env) {
+    if (absl::StartsWith(e, "AWS_ENDPOINT_URL=")) {
+      e = "AWS_ENDPOINT_URL=http://127.0.0.1:17490";
+    }
+  }
+  S3Config config = RgwConfig();
+  config.endpoint = "http://127.0.0.1:17490";
+  S3Client s3(config);
+  ASSERT_TRUE(s3.CreateBucket("killed").ok());
+
+  CliProcess backup(
+      dir_.path(),
+      {"--server", server_, "backup", "--instance", "demo", "--repo",
+       "s3://killed/fleet", "--part-size", "5", "--max-rate", "3145728"},
+      env);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto uploads = s3.ListMultipartUploads("killed", "fleet/");
+    return uploads.ok() && !uploads->empty();
+  }));
+  const pid_t rgw = std::stoi(ReadFileOrEmpty(cluster + "/run/client.rgw.pid"));
+  ASSERT_EQ(::kill(rgw, SIGKILL), 0);
+  CliResult result = backup.Wait();
+  EXPECT_EQ(result.exit_code, 2) << result.err;
+  EXPECT_TRUE(absl::StrContains(result.err, "-1022")) << result.err;
+  EXPECT_TRUE(absl::StrContains(
+      result.err, "S3 endpoint http://127.0.0.1:17490 unreachable"))
+      << result.err;
+  EXPECT_FALSE(BackupRunning());  // ended on the daemon all the same
 }
 
 // The same commands against a directory repository (file:///DIR).
