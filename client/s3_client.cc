@@ -214,8 +214,8 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) {
 
   absl::Status last;
   absl::Duration backoff = config_.initial_backoff;
-  for (int attempt = 1; attempt <= std::max(1, config_.max_attempts);
-       ++attempt) {
+  const int attempts = std::max(1, config_.max_attempts);
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
     if (attempt > 1) {
       absl::SleepFor(backoff);  // back-off between attempts, not a sync
       backoff = std::min(backoff * 2, absl::Seconds(5));
@@ -327,7 +327,7 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) {
       retry = RetryableHttp(http, code) && t.delivered == 0;
     }
     if (!retry) return last;
-    if (attempt == config_.max_attempts) {
+    if (attempt == attempts) {
       return JetStatus(JetErrOf(last), absl::StrCat(last.message(), " (after ",
                                                     attempt, " attempts)"));
     }
@@ -335,7 +335,8 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) {
   return last;
 }
 
-absl::StatusOr<S3Config> S3ConfigFromEnv() {
+absl::StatusOr<S3Config> S3ConfigFromEnv(absl::string_view endpoint,
+                                         absl::string_view region_flag) {
   auto get = [](const char* name) {
     const char* v = std::getenv(name);
     return std::string(v ? v : "");
@@ -346,14 +347,16 @@ absl::StatusOr<S3Config> S3ConfigFromEnv() {
   config.secret_key = get("AWS_SECRET_ACCESS_KEY");
   std::string region = get("AWS_REGION");
   if (region.empty()) region = get("AWS_DEFAULT_REGION");
+  if (!region_flag.empty()) region = std::string(region_flag);
   if (!region.empty()) config.region = region;
+  if (!endpoint.empty()) config.endpoint = std::string(endpoint);
   for (auto [value, name] :
        {std::pair{&config.endpoint, "AWS_ENDPOINT_URL"},
         std::pair{&config.access_key, "AWS_ACCESS_KEY_ID"},
         std::pair{&config.secret_key, "AWS_SECRET_ACCESS_KEY"}}) {
     if (value->empty()) {
       return JetStatus(jet::JET_errInvalidParameter,
-                       absl::StrCat(name, " is not set"));
+                       absl::StrCat(name, " is not set (needed for s3://)"));
     }
   }
   while (!config.endpoint.empty() && config.endpoint.back() == '/') {

@@ -49,8 +49,10 @@ struct S3Config {
 
 // The configuration from AWS_ENDPOINT_URL, AWS_REGION (else
 // AWS_DEFAULT_REGION, else us-east-1), AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY. -1003 naming the variable when one is missing.
-absl::StatusOr<S3Config> S3ConfigFromEnv();
+// AWS_SECRET_ACCESS_KEY; a non-empty `endpoint` / `region` (from flags)
+// stands in for its variable. -1003 naming what is missing.
+absl::StatusOr<S3Config> S3ConfigFromEnv(absl::string_view endpoint = {},
+                                         absl::string_view region = {});
 
 struct S3Object {
   std::string key;

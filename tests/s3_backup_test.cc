@@ -289,6 +289,25 @@ TEST_F(S3BackupTest, SetsUploadsListsAndAbortsStaleUploads) {
       s3_.AbortMultipartUpload(bucket_, "elsewhere/object", *outside).ok());
 }
 
+TEST_F(S3BackupTest, EndpointFlagStandsInForTheVariable) {
+  std::vector<std::string> env;
+  std::string endpoint;
+  for (const std::string& e : RgwEnvStrings()) {
+    if (absl::StartsWith(e, "AWS_ENDPOINT_URL=")) {
+      endpoint = e.substr(e.find('=') + 1);
+    } else {
+      env.push_back(e);
+    }
+  }
+  CliResult with_flag =
+      Cli({"sets", "list", "--repo", repo_, "--endpoint", endpoint}, "", env);
+  EXPECT_EQ(with_flag.exit_code, 0) << with_flag.err;
+  CliResult without = Cli({"sets", "list", "--repo", repo_}, "", env);
+  EXPECT_NE(without.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(without.err, "AWS_ENDPOINT_URL is not set"))
+      << without.err;
+}
+
 // A cluster of its own (the shared one must survive): radosgw SIGKILLed
 // while a part is in flight.
 TEST_F(S3BackupTest, RadosgwKilledMidUploadIsAClearError) {

@@ -1,7 +1,7 @@
 // Repository addresses on the command line: --repo and its S3 knobs,
-// `jetback sets list|delete`, and staging sets for verify / restore.
+// `jetback sets list|delete|uploads`, and staging sets for verify / restore.
 
-#include <stdlib.h>
+#include <stdlib.h>  // mkdtemp
 
 #include <cstdio>
 #include <filesystem>
@@ -20,11 +20,7 @@ absl::StatusOr<std::unique_ptr<Repository>> OpenRepoFrom(
     const RepoFlags& flags) {
   S3Config s3;
   if (IsS3Url(flags.url)) {
-    // Flags stand in for the variables they override.
-    if (!flags.endpoint.empty())
-      setenv("AWS_ENDPOINT_URL", flags.endpoint.c_str(), 1);
-    if (!flags.region.empty()) setenv("AWS_REGION", flags.region.c_str(), 1);
-    JB_ASSIGN_OR_RETURN(s3, S3ConfigFromEnv());
+    JB_ASSIGN_OR_RETURN(s3, S3ConfigFromEnv(flags.endpoint, flags.region));
   }
   S3RepoOptions options;
   options.multipart.part_size =
