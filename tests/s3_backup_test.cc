@@ -179,14 +179,15 @@ TEST_F(S3BackupTest, FullAndIncrementalToBucketListVerifyRestore) {
 }
 
 TEST_F(S3BackupTest, StopDuringUploadLeavesNoSetAndNoUpload) {
-  // ~12 MiB of database: parts of 5 MiB, paced so the stop lands mid-file.
+  // ~12 MiB of database: parts of 5 MiB, paced at 2 MiB/s so the stop
+  // lands seconds before the file ends.
   for (int batch = 0; batch < 60; ++batch) {
     Put(Batch(absl::StrCat("big", batch, "-"), 50, 4000));
   }
   CliProcess backup(
       dir_.path(),
       {"--server", server_, "backup", "--instance", "demo", "--repo", repo_,
-       "--part-size", "5", "--max-rate", "3145728"},
+       "--part-size", "5", "--max-rate", "2097152"},
       RgwEnvStrings());
   // A real multipart upload in progress: the first part went out.
   ASSERT_TRUE(WaitUntil([&] {
@@ -244,7 +245,7 @@ TEST_F(S3BackupTest, CtrlCDuringUploadLeavesNoSetAndNoUpload) {
   CliProcess backup(
       dir_.path(),
       {"--server", server_, "backup", "--instance", "demo", "--repo", repo_,
-       "--part-size", "5", "--max-rate", "3145728"},
+       "--part-size", "5", "--max-rate", "2097152"},
       RgwEnvStrings());
   ASSERT_TRUE(WaitUntil([&] {
     auto uploads = s3_.ListMultipartUploads(bucket_, "fleet/");
@@ -337,7 +338,7 @@ TEST_F(S3BackupTest, RadosgwKilledMidUploadIsAClearError) {
   CliProcess backup(
       dir_.path(),
       {"--server", server_, "backup", "--instance", "demo", "--repo",
-       "s3://killed/fleet", "--part-size", "5", "--max-rate", "3145728"},
+       "s3://killed/fleet", "--part-size", "5", "--max-rate", "2097152"},
       env);
   ASSERT_TRUE(WaitUntil([&] {
     auto uploads = s3.ListMultipartUploads("killed", "fleet/");
