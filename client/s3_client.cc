@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -335,28 +337,88 @@ absl::StatusOr<S3Client::Response> S3Client::Perform(Request& request) {
   return last;
 }
 
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// "key = value" lines of [section] in an AWS-style INI file; empty when the
+// file or the section is missing.
+std::map<std::string, std::string> IniSection(const std::string& path,
+                                              const std::string& section) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    absl::string_view text = absl::StripAsciiWhitespace(line);
+    if (text.empty() || text[0] == '#' || text[0] == ';') continue;
+    if (text.front() == '[' && text.back() == ']') {
+      text.remove_prefix(1);
+      text.remove_suffix(1);
+      inside = absl::StripAsciiWhitespace(text) == section;
+      continue;
+    }
+    size_t eq = text.find('=');
+    if (!inside || eq == absl::string_view::npos) continue;
+    out[std::string(absl::StripAsciiWhitespace(text.substr(0, eq)))] =
+        std::string(absl::StripAsciiWhitespace(text.substr(eq + 1)));
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<S3Config> S3ConfigFromEnv(absl::string_view endpoint,
-                                         absl::string_view region_flag) {
-  auto get = [](const char* name) {
-    const char* v = std::getenv(name);
-    return std::string(v ? v : "");
-  };
+                                         absl::string_view region) {
   S3Config config;
-  config.endpoint = get("AWS_ENDPOINT_URL");
-  config.access_key = get("AWS_ACCESS_KEY_ID");
-  config.secret_key = get("AWS_SECRET_ACCESS_KEY");
-  std::string region = get("AWS_REGION");
-  if (region.empty()) region = get("AWS_DEFAULT_REGION");
-  if (!region_flag.empty()) region = std::string(region_flag);
-  if (!region.empty()) config.region = region;
-  if (!endpoint.empty()) config.endpoint = std::string(endpoint);
+  config.endpoint =
+      endpoint.empty() ? Env("AWS_ENDPOINT_URL") : std::string(endpoint);
+  config.access_key = Env("AWS_ACCESS_KEY_ID");
+  config.secret_key = Env("AWS_SECRET_ACCESS_KEY");
+  std::string region_name(region);
+  if (region_name.empty()) region_name = Env("AWS_REGION");
+  if (region_name.empty()) region_name = Env("AWS_DEFAULT_REGION");
+
+  // What the variables leave open, the profile files may say (as the AWS
+  // CLI reads them): keys from the credentials file, region and
+  // endpoint_url from the config file.
+  std::string profile = Env("AWS_PROFILE");
+  if (profile.empty()) profile = "default";
+  const std::string home = Env("HOME");
+  std::string credentials_file = Env("AWS_SHARED_CREDENTIALS_FILE");
+  if (credentials_file.empty()) credentials_file = home + "/.aws/credentials";
+  std::string config_file = Env("AWS_CONFIG_FILE");
+  if (config_file.empty()) config_file = home + "/.aws/config";
+  if (config.access_key.empty() || config.secret_key.empty()) {
+    auto keys = IniSection(credentials_file, profile);
+    if (config.access_key.empty())
+      config.access_key = keys["aws_access_key_id"];
+    if (config.secret_key.empty()) {
+      config.secret_key = keys["aws_secret_access_key"];
+    }
+  }
+  if (region_name.empty() || config.endpoint.empty()) {
+    auto settings = IniSection(
+        config_file, profile == "default" ? profile : "profile " + profile);
+    if (region_name.empty()) region_name = settings["region"];
+    if (config.endpoint.empty()) config.endpoint = settings["endpoint_url"];
+  }
+  if (!region_name.empty()) config.region = region_name;
+
   for (auto [value, name] :
        {std::pair{&config.endpoint, "AWS_ENDPOINT_URL"},
         std::pair{&config.access_key, "AWS_ACCESS_KEY_ID"},
         std::pair{&config.secret_key, "AWS_SECRET_ACCESS_KEY"}}) {
     if (value->empty()) {
-      return JetStatus(jet::JET_errInvalidParameter,
-                       absl::StrCat(name, " is not set (needed for s3://)"));
+      return JetStatus(
+          jet::JET_errInvalidParameter,
+          absl::StrCat(name,
+                       " is not set (needed for s3://), nor is it in "
+                       "profile '",
+                       profile, "' of ", credentials_file, " / ", config_file));
     }
   }
   while (!config.endpoint.empty() && config.endpoint.back() == '/') {

@@ -50,7 +50,11 @@ struct S3Config {
 // The configuration from AWS_ENDPOINT_URL, AWS_REGION (else
 // AWS_DEFAULT_REGION, else us-east-1), AWS_ACCESS_KEY_ID and
 // AWS_SECRET_ACCESS_KEY; a non-empty `endpoint` / `region` (from flags)
-// stands in for its variable. -1003 naming what is missing.
+// stands in for its variable. What they leave open comes from profile
+// AWS_PROFILE (default "default") as the AWS CLI keeps it: keys in
+// AWS_SHARED_CREDENTIALS_FILE (~/.aws/credentials), region and
+// endpoint_url in AWS_CONFIG_FILE (~/.aws/config). -1003 naming what is
+// missing.
 absl::StatusOr<S3Config> S3ConfigFromEnv(absl::string_view endpoint = {},
                                          absl::string_view region = {});
 

@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <regex>
 
@@ -307,6 +308,36 @@ TEST_F(S3BackupTest, EndpointFlagStandsInForTheVariable) {
   EXPECT_NE(without.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(without.err, "AWS_ENDPOINT_URL is not set"))
       << without.err;
+}
+
+TEST_F(S3BackupTest, ProfileFilesGiveKeysRegionAndEndpoint) {
+  std::map<std::string, std::string> rgw = RgwEnv();
+  fs::create_directories(Path("aws"));
+  {
+    std::ofstream credentials(Path("aws/credentials"));
+    credentials << "[default]\naws_access_key_id = nobody\n\n[jb]\n"
+                << "aws_access_key_id = " << rgw["AWS_ACCESS_KEY_ID"] << "\n"
+                << "aws_secret_access_key = " << rgw["AWS_SECRET_ACCESS_KEY"]
+                << "\n";
+    std::ofstream config(Path("aws/config"));
+    config << "[profile jb]\nregion = " << rgw["AWS_REGION"]
+           << "\nendpoint_url = " << rgw["AWS_ENDPOINT_URL"] << "\n";
+  }
+  std::vector<std::string> env = {
+      "AWS_SHARED_CREDENTIALS_FILE=" + Path("aws/credentials"),
+      "AWS_CONFIG_FILE=" + Path("aws/config"), "AWS_PROFILE=jb"};
+  CliResult listed = Cli({"sets", "list", "--repo", repo_}, "", env);
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  // The default profile has no secret: the message says where it looked.
+  env.back() = "AWS_PROFILE=default";
+  env.push_back("AWS_ENDPOINT_URL=" + rgw["AWS_ENDPOINT_URL"]);
+  CliResult missing = Cli({"sets", "list", "--repo", repo_}, "", env);
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_TRUE(
+      absl::StrContains(missing.err, "AWS_SECRET_ACCESS_KEY is not set"))
+      << missing.err;
+  EXPECT_TRUE(absl::StrContains(missing.err, Path("aws/credentials")))
+      << missing.err;
 }
 
 // A cluster of its own (the shared one must survive): radosgw SIGKILLed
