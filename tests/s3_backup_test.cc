@@ -156,6 +156,10 @@ TEST_F(S3BackupTest, FullAndIncrementalToBucketListVerifyRestore) {
   }
   ASSERT_TRUE(absl::EndsWith(full_id, "-full")) << full_id;
   ASSERT_TRUE(absl::EndsWith(inc_id, "-incremental")) << inc_id;
+  CliResult json = Cli({"--output", "json", "sets", "list", "--repo", repo_});
+  EXPECT_TRUE(absl::StrContains(
+      json.out, absl::StrCat("\"base_full\":\"", full_id, "\"")))
+      << json.out;  // the incremental's chain starts at the full
   CliResult text = Cli({"sets", "list", "--repo", repo_, "--host", "host-a"});
   EXPECT_EQ(text.exit_code, 0) << text.err;
   EXPECT_TRUE(absl::StrContains(text.out, full_id)) << text.out;

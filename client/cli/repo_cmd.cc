@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "client/cli/commands.h"
@@ -97,28 +98,38 @@ int RunSetsList(const GlobalOptions& g, const SetsArgs& args) {
   if (!sets.ok()) return ReportError("sets list", sets.status());
   if (g.json()) std::printf("[");
   bool first = true;
+  // Ids sort by host, instance, then time: an incremental's chain starts at
+  // the latest full of its host and instance before it.
+  std::string last_full;
   for (const SetEntry& s : *sets) {
     const Manifest& m = s.manifest;
+    const std::string owner = s.id.substr(0, s.id.rfind('/') + 1);
+    if (!absl::StartsWith(last_full, owner)) last_full.clear();
+    if (m.kind() == "full") last_full = s.id;
+    const std::string base =
+        m.kind() == "full" ? "" : (last_full.empty() ? "?" : last_full);
     if (!args.instance.empty() && m.instance() != args.instance) continue;
     if (g.json()) {
       std::printf(
           "%s{\"id\":%s,\"location\":%s,\"kind\":%s,\"instance\":%s,"
           "\"finished_at\":%s,\"bytes\":%llu,\"files\":%d,\"gen_low\":%u,"
-          "\"gen_high\":%u}",
+          "\"gen_high\":%u,\"base_full\":%s}",
           first ? "" : ",", JsonString(s.id).c_str(),
           JsonString(s.location).c_str(), JsonString(m.kind()).c_str(),
           JsonString(m.instance()).c_str(), JsonString(m.finished_at()).c_str(),
           static_cast<unsigned long long>(s.bytes), m.files_size(), m.gen_low(),
-          m.gen_high());
+          m.gen_high(), JsonString(base).c_str());
     } else {
       if (first) {
-        std::printf("%-50s %-11s %-12s %-20s %10s  %s\n", "SET", "KIND",
-                    "INSTANCE", "FINISHED", "BYTES", "LOGS");
+        std::printf("%-50s %-11s %-12s %-20s %10s  %-9s %s\n", "SET", "KIND",
+                    "INSTANCE", "FINISHED", "BYTES", "LOGS", "CHAIN FROM");
       }
-      std::printf(
-          "%-50s %-11s %-12s %-20s %10llu  %u-%u\n", s.id.c_str(),
-          m.kind().c_str(), m.instance().c_str(), m.finished_at().c_str(),
-          static_cast<unsigned long long>(s.bytes), m.gen_low(), m.gen_high());
+      const std::string logs = absl::StrCat(m.gen_low(), "-", m.gen_high());
+      std::printf("%-50s %-11s %-12s %-20s %10llu  %-9s %s\n", s.id.c_str(),
+                  m.kind().c_str(), m.instance().c_str(),
+                  m.finished_at().c_str(),
+                  static_cast<unsigned long long>(s.bytes), logs.c_str(),
+                  base.empty() ? "-" : base.c_str());
     }
     first = false;
   }
