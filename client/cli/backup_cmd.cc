@@ -1,9 +1,9 @@
-// `jetback backup`: streams a full or incremental backup into a backup set
-// (cli/backup_set.h). Flow: Begin -> GetAttachInfo -> per database
-// Open/ReadFile/Close -> GetLogInfo -> per log Open/ReadFile/Close ->
-// [TruncateLog] -> End(normal) -> manifest. Any failure or Ctrl-C ends the
-// backup with End(abort) and removes what was written, so nothing that looks
-// complete is left behind.
+// `jetback backup`: arguments, Ctrl-C and printing around BackupRun
+// (cli/backup_run.h), which streams a full or incremental backup into the
+// --out directory (cli/backup_set.h) or a new set of a --repo repository
+// (cli/repository.h). Any failure, stop or Ctrl-C ends the backup with
+// End(abort) and removes what was written, so nothing that looks complete
+// is left behind.
 
 #include <signal.h>
 #include <unistd.h>
@@ -17,10 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "client/cli/backup_run.h"
 #include "client/cli/backup_set.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
 #include "client/cli/progress.h"
+#include "client/cli/repository.h"
 #include "jetback/esent.h"
 
 namespace jetback::cli {
@@ -43,201 +45,80 @@ void InstallInterruptHandler() {
 struct BackupArgs {
   std::string instance;
   std::string out;
+  RepoFlags repo;    // --repo: a new set HOST/INSTANCE/SETNAME in it
+  std::string host;  // HOST of the set id; default: this machine's name
   bool incremental = false;
   bool truncate_logs = false;
   uint64_t max_rate = 0;  // bytes per second the daemon paces at; 0: none
   bool sha256 = false;    // also record SHA-256 in the manifest
 };
 
-absl::Status Interrupted() {
-  return JetStatus(jet::JET_errBackupAbortByCaller, "interrupted (Ctrl-C)");
+std::string HostName() {
+  char name[256] = "";
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') {
+    return "localhost";
+  }
+  return name;
 }
 
-class BackupRun {
- public:
-  BackupRun(const GlobalOptions& g, const BackupArgs& args, Client* client)
-      : g_(g),
-        args_(args),
-        client_(client),
-        progress_(!g.json() && isatty(STDERR_FILENO), stderr) {}
-
-  // Runs the whole backup; on failure everything written is removed.
-  absl::Status Run(bool created_dir) {
-    start_ = absl::Now();
-    manifest_.set_format_version(1);
-    manifest_.set_instance(args_.instance);
-    manifest_.set_kind(args_.incremental ? "incremental" : "full");
-    manifest_.set_server(client_->server());
-    manifest_.set_started_at(NowRfc3339());
-
-    absl::Status status = Stream();
-    progress_.Clear();
-    if (status.ok()) return status;
-    if (!ref_.backup_id.empty()) {
-      // Ends the backup on the daemon whatever happened (even after -801).
-      client_->EndBackup(ref_, JET_bitBackupEndAbort).IgnoreError();
-    }
-    RemoveSetFiles(args_.out, written_, created_dir);
-    return status;
-  }
-
-  const Manifest& manifest() const { return manifest_; }
-  uint64_t total_bytes() const { return total_bytes_; }
-  absl::Duration elapsed() const { return absl::Now() - start_; }
-  const v1::EndBackupResponse& end() const { return end_; }
-
- private:
-  absl::Status Stream() {
-    JB_ASSIGN_OR_RETURN(
-        v1::BeginBackupResponse begun,
-        client_->BeginBackup(args_.instance,
-                             args_.incremental ? JET_bitBackupIncremental : 0,
-                             absl::StrCat("jetback-cli pid ", getpid())));
-    ref_ = {args_.instance, begun.backup_id()};
-    manifest_.set_backup_id(begun.backup_id());
-    manifest_.set_page_size(begun.page_size());
-    if (g_interrupted.load()) return Interrupted();
-
-    if (!args_.incremental) {
-      JB_ASSIGN_OR_RETURN(std::vector<std::string> databases,
-                          client_->GetAttachInfo(ref_));
-      for (const std::string& db : databases) {
-        JB_RETURN_IF_ERROR(CopyFile(db, "database"));
-      }
-    }
-    JB_ASSIGN_OR_RETURN(v1::LogInfo logs, client_->GetLogInfo(ref_));
-    manifest_.set_gen_low(logs.gen_low());
-    manifest_.set_gen_high(logs.gen_high());
-    manifest_.set_base_name(logs.base_name());
-    for (const std::string& log : logs.files()) {
-      JB_RETURN_IF_ERROR(CopyFile(log, "log"));
-    }
-    if (args_.truncate_logs) {
-      JB_RETURN_IF_ERROR(client_->TruncateLog(ref_).status());
-      manifest_.set_truncated_logs(true);
-    }
-    if (g_interrupted.load()) return Interrupted();
-    JB_ASSIGN_OR_RETURN(end_, client_->EndBackup(ref_, JET_bitBackupEndNormal));
-    if (end_.outcome() != v1::BACKUP_OUTCOME_SUCCEEDED) {
-      const JetErr err = end_.abort_jet_err() != 0
-                             ? end_.abort_jet_err()
-                             : jet::JET_errBackupAbortByServer;
-      const std::string id = std::exchange(ref_.backup_id, "");  // ended
-      if (err == jet::JET_errBackupAbortByServer) {
-        return BackupStoppedStatus(id, end_.reason(), end_.initiator());
-      }
-      return JetStatusWithReason(err,
-                                 "the daemon recorded the backup as aborted",
-                                 end_.reason(), end_.initiator());
-    }
-    ref_.backup_id.clear();
-    manifest_.set_finished_at(NowRfc3339());
-    // Every file's rename durable, then last the manifest: its presence
-    // marks the set complete.
-    JB_RETURN_IF_ERROR(SyncSetDir(args_.out));
-    JB_RETURN_IF_ERROR(WriteManifest(args_.out, manifest_));
-    return absl::OkStatus();
-  }
-
-  absl::Status CopyFile(const std::string& source, const std::string& kind) {
-    if (g_interrupted.load()) return Interrupted();
-    const std::string name = FileNameOf(source);
-    if (name.empty() || name == kManifestName || !names_.insert(name).second) {
-      return JetStatus(
-          jet::JET_errInvalidPath,
-          absl::StrCat("cannot store '", source,
-                       "' in the set: duplicate or reserved name"));
-    }
-    JB_ASSIGN_OR_RETURN(v1::OpenFileResponse opened,
-                        client_->OpenFile(ref_, source));
-    const uint32_t handle = opened.handle();
-    written_.push_back(name);
-    auto writer = SetFileWriter::Create(
-        args_.out, name,
-        SetFileOptions{.direct = true, .sha256 = args_.sha256});
-    if (!writer.ok()) {
-      client_->CloseFile(ref_, handle).IgnoreError();
-      return writer.status();
-    }
-    uint64_t done = 0;
-    appender_.Begin(writer->get());
-    auto read = client_->ReadFile(
-        ref_, handle, 0, 0,
-        [&](uint64_t, absl::string_view data) -> absl::Status {
-          JB_RETURN_IF_ERROR(appender_.Append(data));
-          done += data.size();
-          total_bytes_ += data.size();
-          progress_.Update(name, done, opened.size(), total_bytes_);
-          return absl::OkStatus();
-        },
-        &g_interrupted,
-        ReadFileOptions{.max_bytes_per_second = args_.max_rate});
-    // Always before `writer` goes away.
-    absl::Status written = appender_.Finish();
-    if (!read.ok() || !written.ok()) {
-      client_->CloseFile(ref_, handle).IgnoreError();
-      return read.ok() ? written : read.status();
-    }
-    if (!read->reached_end || read->bytes != opened.size()) {
-      client_->CloseFile(ref_, handle).IgnoreError();
-      return JetStatus(jet::JET_errDiskIO,
-                       absl::StrCat(source, ": got ", read->bytes, " of ",
-                                    opened.size(), " bytes"));
-    }
-    JB_ASSIGN_OR_RETURN(v1::CloseFileResponse closed,
-                        client_->CloseFile(ref_, handle));
-    if (!closed.complete()) {
-      return JetStatus(jet::JET_errInvalidBackupSequence,
-                       absl::StrCat(source, " was not counted as copied"));
-    }
-    // The digest check proves the bytes on their way to disk are the ones
-    // the daemon read, not just the ones that crossed the wire.
-    JB_RETURN_IF_ERROR((*writer)->Commit(read->xxh3_128));
-    ManifestFile* file = manifest_.add_files();
-    file->set_name(name);
-    file->set_kind(kind);
-    file->set_size((*writer)->size());
-    file->set_xxh3_128((*writer)->xxh3_128_hex());
-    file->set_sha256((*writer)->sha256_hex());
-    file->set_source(source);
-    return absl::OkStatus();
-  }
-
-  const GlobalOptions& g_;
-  const BackupArgs& args_;
-  Client* client_;
-  ProgressLine progress_;
-  BackupRef ref_;
-  Manifest manifest_;
-  v1::EndBackupResponse end_;
-  std::vector<std::string> written_;
-  std::set<std::string> names_;
-  uint64_t total_bytes_ = 0;
-  absl::Time start_;
-  BackgroundAppender appender_;  // one writer thread for every file
-};
-
 int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
-  bool created = false;
-  absl::Status prepared = PrepareOutputDir(args.out, &created);
-  if (!prepared.ok()) {
-    const int code = ReportError("backup", prepared);
-    return code == kExitJetError ? kExitUsage : code;
+  if (args.out.empty() == args.repo.url.empty()) {
+    std::fprintf(stderr,
+                 "jetback: backup: give either --out DIR or --repo URL\n");
+    return kExitUsage;
+  }
+  std::unique_ptr<SetWriter> set;
+  std::unique_ptr<Repository> repo;
+  std::string set_id;
+  if (!args.out.empty()) {
+    bool created = false;
+    absl::Status prepared = PrepareOutputDir(args.out, &created);
+    if (!prepared.ok()) {
+      const int code = ReportError("backup", prepared);
+      return code == kExitJetError ? kExitUsage : code;
+    }
+    set = LocalSetWriter(args.out, created);
+  } else {
+    auto opened = OpenRepoFrom(args.repo);
+    if (!opened.ok()) {
+      const int code = ReportError("backup", opened.status());
+      return code == kExitJetError ? kExitUsage : code;
+    }
+    repo = *std::move(opened);
+    set_id = absl::StrCat(
+        args.host.empty() ? HostName() : args.host, "/", args.instance, "/",
+        NewSetName(args.incremental ? "incremental" : "full"));
   }
   auto client = ConnectFrom(g);
   if (!client.ok()) {
-    RemoveSetFiles(args.out, {}, created);
+    if (set != nullptr) set->Abandon();
     return ReportError("backup", client.status());
   }
   InstallInterruptHandler();
-  BackupRun run(g, args, client->get());
-  absl::Status status = run.Run(created);
+  ProgressLine progress(!g.json() && isatty(STDERR_FILENO), stderr);
+  BackupOptions options;
+  options.instance = args.instance;
+  options.incremental = args.incremental;
+  options.truncate_logs = args.truncate_logs;
+  options.sha256 = args.sha256;
+  options.max_rate = args.max_rate;
+  options.agent = absl::StrCat("jetback-cli pid ", getpid());
+  options.interrupted = &g_interrupted;
+  options.progress = [&progress](const std::string& file, uint64_t done,
+                                 uint64_t total, uint64_t overall) {
+    progress.Update(file, done, total, overall);
+  };
+  BackupRun run(client->get(), std::move(options), std::move(set), repo.get(),
+                set_id);
+  absl::Status status = run.Run();
+  progress.Clear();
+  const std::string where = run.location();
   if (!status.ok()) {
     if (g_interrupted.load()) {
       std::fprintf(stderr,
                    "jetback: backup: interrupted; the backup was ended with "
                    "EndBackup(abort) and nothing was kept in %s\n",
-                   args.out.c_str());
+                   where.c_str());
       return kExitInterrupted;
     }
     if (JetErrOf(status) == jet::JET_errBackupAbortByServer) {
@@ -245,11 +126,11 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
       std::fprintf(stderr,
                    "jetback: %s (JET_errBackupAbortByServer -801); "
                    "nothing was kept in %s\n",
-                   std::string(status.message()).c_str(), args.out.c_str());
+                   std::string(status.message()).c_str(), where.c_str());
       return ExitCodeFor(status);
     }
     return ReportError(absl::StrCat("backup of instance ", args.instance,
-                                    " failed; nothing was kept in ", args.out),
+                                    " failed; nothing was kept in ", where),
                        status);
   }
   const Manifest& m = run.manifest();
@@ -257,20 +138,21 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
   const double rate = seconds > 0 ? run.total_bytes() / seconds : 0;
   if (g.json()) {
     std::printf(
-        "{\"ok\":true,\"instance\":%s,\"kind\":%s,\"dir\":%s,\"backup_id\":%s,"
+        "{\"ok\":true,\"instance\":%s,\"kind\":%s,\"dir\":%s,\"set\":%s,"
+        "\"backup_id\":%s,"
         "\"files\":%d,\"bytes\":%llu,\"seconds\":%.3f,\"gen_low\":%u,"
         "\"gen_high\":%u,\"truncated_logs\":%s}\n",
         JsonString(m.instance()).c_str(), JsonString(m.kind()).c_str(),
-        JsonString(args.out).c_str(), JsonString(m.backup_id()).c_str(),
-        m.files_size(), static_cast<unsigned long long>(run.total_bytes()),
-        seconds, m.gen_low(), m.gen_high(),
-        m.truncated_logs() ? "true" : "false");
+        JsonString(where).c_str(), JsonString(set_id).c_str(),
+        JsonString(m.backup_id()).c_str(), m.files_size(),
+        static_cast<unsigned long long>(run.total_bytes()), seconds,
+        m.gen_low(), m.gen_high(), m.truncated_logs() ? "true" : "false");
   } else {
     std::printf(
         "backup %s of instance %s saved at %s: %d files, %s in %s (%s/s), "
         "logs %u-%u%s\n",
-        m.kind().c_str(), m.instance().c_str(), args.out.c_str(),
-        m.files_size(), HumanBytes(run.total_bytes()).c_str(),
+        m.kind().c_str(), m.instance().c_str(), where.c_str(), m.files_size(),
+        HumanBytes(run.total_bytes()).c_str(),
         absl::StrFormat("%.1fs", seconds).c_str(),
         HumanBytes(static_cast<uint64_t>(rate)).c_str(), m.gen_low(),
         m.gen_high(), m.truncated_logs() ? ", logs truncated" : "");
@@ -287,8 +169,13 @@ void AddBackupCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
       "Stream a backup of an instance into a new backup set directory");
   cmd->add_option("--instance", args->instance, "Instance name")->required();
   cmd->add_option("--out", args->out,
-                  "Output directory (created; must be empty if it exists)")
-      ->required();
+                  "Output directory (created; must be empty if it exists)");
+  cmd->add_option("--repo", args->repo.url,
+                  "Repository for a new set HOST/INSTANCE/SETNAME: DIR, "
+                  "file:///DIR or s3://BUCKET/PREFIX (instead of --out)");
+  cmd->add_option("--host", args->host,
+                  "HOST part of the set id (default: this machine's name)");
+  AddRepoFlags(cmd, &args->repo, true);
   cmd->add_flag("--incremental", args->incremental,
                 "Logs-only backup since the last truncating backup");
   cmd->add_flag("--truncate-logs", args->truncate_logs,

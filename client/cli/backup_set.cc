@@ -300,7 +300,7 @@ void SetFileWriter::Abandon() {
   if (!committed_) ::unlink(PartPath().c_str());
 }
 
-absl::Status WriteManifest(const std::string& dir, const Manifest& manifest) {
+absl::StatusOr<std::string> ManifestToJson(const Manifest& manifest) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;
@@ -310,6 +310,11 @@ absl::Status WriteManifest(const std::string& dir, const Manifest& manifest) {
            .ok()) {
     return JetStatus(jet::JET_errInternalError, "cannot encode the manifest");
   }
+  return json;
+}
+
+absl::Status WriteManifest(const std::string& dir, const Manifest& manifest) {
+  JB_ASSIGN_OR_RETURN(std::string json, ManifestToJson(manifest));
   JB_ASSIGN_OR_RETURN(auto writer, SetFileWriter::Create(dir, kManifestName));
   JB_RETURN_IF_ERROR(writer->Append(json));
   return writer->Commit();
@@ -340,6 +345,11 @@ absl::StatusOr<Manifest> ReadManifest(const std::string& dir) {
     json.append(buf, static_cast<size_t>(n));
   }
   ::close(fd);
+  return ManifestFromJson(json, path);
+}
+
+absl::StatusOr<Manifest> ManifestFromJson(const std::string& json,
+                                          const std::string& path) {
   Manifest manifest;
   auto parsed = google::protobuf::util::JsonStringToMessage(json, &manifest);
   if (!parsed.ok()) {

@@ -149,6 +149,13 @@ class BackgroundAppender {
 // committed with sync_dir = false durable at once.
 absl::Status SyncSetDir(const std::string& dir);
 
+// The manifest as stored (proto3 JSON), and back: -1003 when `json` does
+// not parse, -1023 when a file name would reach outside the set; `path`
+// names the manifest in messages.
+absl::StatusOr<std::string> ManifestToJson(const Manifest& manifest);
+absl::StatusOr<Manifest> ManifestFromJson(const std::string& json,
+                                          const std::string& path);
+
 // manifest.json via .part + fsync + rename + directory fsync.
 absl::Status WriteManifest(const std::string& dir, const Manifest& manifest);
 // -1811 when DIR has no manifest.json (not a complete set), -1003 when it

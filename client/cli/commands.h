@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
@@ -33,6 +34,28 @@ void AddBackupCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
 void AddAdminCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
 void AddDataCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
 void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
+void AddSetsCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
+
+// --repo URL and how to reach it (cli/repo_cmd.cc). Endpoint, region and
+// keys come from the AWS_* environment; the flags override the first two.
+struct RepoFlags {
+  std::string url;
+  std::string endpoint, region;
+  double part_size_mib = 8;
+  int upload_concurrency = 4;
+};
+void AddRepoFlags(CLI::App* cmd, RepoFlags* flags, bool with_upload_knobs);
+class Repository;  // cli/repository.h
+absl::StatusOr<std::unique_ptr<Repository>> OpenRepoFrom(
+    const RepoFlags& flags);
+
+// For verify / restore of sets in a repository: when flags.url is set,
+// each *set_ids[i] (HOST/INSTANCE/SETNAME) is replaced by a local directory
+// holding that set (downloaded into a temporary staging directory for S3,
+// removed afterwards), then `body` runs. Without a url, just `body`.
+int WithSetsFromRepo(const RepoFlags& flags,
+                     const std::vector<std::string*>& set_ids,
+                     const std::function<int()>& body);
 
 }  // namespace jetback::cli
 

@@ -52,6 +52,7 @@ int Main(int argc, char** argv) {
   AddAdminCommands(app, g, &run);
   AddDataCommands(app, g, &run);
   AddOfflineCommands(app, g, &run);
+  AddSetsCommands(app, g, &run);
   AddCompletionCommand(app, &run);  // last: it lists the others
 
   try {

@@ -272,6 +272,7 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
     std::string dir;
     bool deep = false;
     GenerationRange range;
+    RepoFlags repo;  // --repo: DIR is a set id in it
   };
   auto verify = std::make_shared<VerifyArgs>();
   CLI::App* cmd = app.add_subcommand(
@@ -283,9 +284,14 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
                 "Also restore into a temporary directory and check the "
                 "databases");
   AddGenerationRangeOptions(cmd, &verify->range);
+  cmd->add_option("--repo", verify->repo.url,
+                  "DIR is a set id (HOST/INSTANCE/SETNAME) in this repository");
+  AddRepoFlags(cmd, &verify->repo, false);
   cmd->callback([&g, verify, run] {
     *run = [&g, verify] {
-      return RunVerify(g, verify->dir, verify->deep, verify->range);
+      return WithSetsFromRepo(verify->repo, {&verify->dir}, [&] {
+        return RunVerify(g, verify->dir, verify->deep, verify->range);
+      });
     };
   });
 
@@ -300,8 +306,17 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   cmd->add_option("--to", restore->to, "Target directory (new or empty)")
       ->required();
   AddGenerationRangeOptions(cmd, &restore->range);
-  cmd->callback([&g, restore, run] {
-    *run = [&g, restore] { return RunRestore(g, *restore); };
+  auto repo = std::make_shared<RepoFlags>();
+  cmd->add_option("--repo", repo->url,
+                  "DIR and --incremental are set ids in this repository");
+  AddRepoFlags(cmd, repo.get(), false);
+  cmd->callback([&g, restore, repo, run] {
+    *run = [&g, restore, repo] {
+      std::vector<std::string*> sets = {&restore->full};
+      for (std::string& inc : restore->incrementals) sets.push_back(&inc);
+      return WithSetsFromRepo(*repo, sets,
+                              [&] { return RunRestore(g, *restore); });
+    };
   });
 }
 
