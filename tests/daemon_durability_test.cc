@@ -24,6 +24,15 @@
 namespace jetback::testing {
 namespace {
 
+// What SIGTERM may take, signal to exit. Under ThreadSanitizer the process
+// also runs TSan's exit-time pass (measured: the daemon logs "stopped" after
+// ~1.0 s and exits at 2.05-2.10 s), so the bound has a second more there.
+#if defined(__SANITIZE_THREAD__)
+constexpr absl::Duration kExitBound = absl::Seconds(3);
+#else
+constexpr absl::Duration kExitBound = absl::Seconds(2);
+#endif
+
 namespace fs = std::filesystem;
 
 std::string ReadAll(const std::string& path) {
@@ -210,7 +219,7 @@ TEST(DaemonDurabilityTest, SigtermDuringBackupsExitsWithinTwoSeconds) {
     const absl::Duration took = absl::Now() - signalled;
     seconds.push_back(absl::ToDoubleSeconds(took));
     EXPECT_EQ(code, 0) << "round " << round << "\n" << d->Log();
-    EXPECT_LE(took, absl::Seconds(2)) << "round " << round << "\n" << d->Log();
+    EXPECT_LE(took, kExitBound) << "round " << round << "\n" << d->Log();
     if (agent.joinable()) agent.join();
     while (reader->Read(&chunk)) {
     }
