@@ -96,13 +96,9 @@ int RunEseVerify(const GlobalOptions& g, const std::string& dir, bool deep,
     ok = false;
   }
   if (ok && deep) {
-    std::string tmpl =
-        (fs::temp_directory_path() / "jetback-verify-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      return ReportError(
-          "verify --deep",
-          JetStatus(jet::JET_errDiskIO, "cannot create a temporary directory"));
-    }
+    absl::StatusOr<std::string> scratch = MakeScratchDir("jetback-verify");
+    if (!scratch.ok()) return ReportError("verify --deep", scratch.status());
+    const std::string& tmpl = *scratch;
     EseRestoreOptions options;
     options.target_dir = tmpl + "/restored";
     absl::StatusOr<RestoreResult> restored = RestoreEseSet(*set, options);

@@ -207,13 +207,9 @@ int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep,
                    dir.c_str(), dir.c_str());
       return kExitUsage;
     }
-    std::string tmpl =
-        (fs::temp_directory_path() / "jetback-verify-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      return ReportError(
-          "verify --deep",
-          JetStatus(jet::JET_errDiskIO, "cannot create a temporary directory"));
-    }
+    absl::StatusOr<std::string> scratch = MakeScratchDir("jetback-verify");
+    if (!scratch.ok()) return ReportError("verify --deep", scratch.status());
+    const std::string& tmpl = *scratch;
     RestoreArgs args{dir, {}, tmpl + "/restored"};
     std::string summary;
     absl::Status restored = RestoreChain(args, &summary);

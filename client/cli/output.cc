@@ -1,6 +1,9 @@
 #include "client/cli/output.h"
 
+#include <stdlib.h>
+
 #include <cstdio>
+#include <filesystem>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -78,6 +81,16 @@ std::string JsonString(absl::string_view s) {
   }
   out += "\"";
   return out;
+}
+
+absl::StatusOr<std::string> MakeScratchDir(absl::string_view name) {
+  std::string path =
+      (std::filesystem::temp_directory_path() / absl::StrCat(name, "-XXXXXX"))
+          .string();
+  if (::mkdtemp(path.data()) == nullptr) {
+    return JetStatus(jet::JET_errDiskIO, "cannot create a temporary directory");
+  }
+  return path;
 }
 
 }  // namespace jetback::cli

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace jetback::cli {
@@ -43,6 +44,10 @@ int ReportError(absl::string_view context, const absl::Status& status);
 
 // A JSON string literal (quotes included) for `s`.
 std::string JsonString(absl::string_view s);
+
+// A new directory under the system's temporary directory, named
+// <name>-XXXXXX (the caller removes it); -1022 when it cannot be made.
+absl::StatusOr<std::string> MakeScratchDir(absl::string_view name);
 
 }  // namespace jetback::cli
 
