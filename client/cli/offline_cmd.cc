@@ -197,7 +197,7 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
                   "DIR and --incremental are set ids in this repository");
   AddRepoFlags(cmd, repo.get(), false);
   cmd->callback([&g, restore, repo, set_id, run] {
-    *run = [&g, restore, repo, set_id] {
+    *run = [&g, restore, repo, set_id]() -> int {
       if (!set_id->empty()) {
         if (!restore->full.empty() || repo->url.empty()) {
           std::fprintf(stderr,

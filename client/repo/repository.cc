@@ -166,7 +166,7 @@ class LocalRepository : public Repository {
                                         const std::string& staging) override {
     JB_RETURN_IF_ERROR(CheckSetId(id));
     const std::string dir = absl::StrCat(root_, "/", id);
-    return PlainSetDir(dir, options_.key.get(), staging);
+    return PlainSetDir(dir, options_.key.get(), staging, id);
   }
 
   absl::Status DeleteSet(const std::string& id) override {

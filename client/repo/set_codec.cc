@@ -650,10 +650,12 @@ absl::Status DecodeFile(const Manifest& manifest, const ManifestFile& file,
 
 absl::StatusOr<std::string> PlainSetDir(const std::string& dir,
                                         const RepoKey* key,
-                                        const std::string& staging) {
+                                        const std::string& staging,
+                                        const std::string& set_name) {
   JB_ASSIGN_OR_RETURN(Manifest manifest, ReadManifest(dir));
   if (!IsEncoded(manifest)) return dir;
-  JB_RETURN_IF_ERROR(CheckManifestKey(manifest, key, dir));
+  JB_RETURN_IF_ERROR(
+      CheckManifestKey(manifest, key, set_name.empty() ? dir : set_name));
   for (const ManifestFile& f : manifest.files()) {
     absl::Status decoded = DecodeFile(manifest, f, key, dir + "/" + f.name(),
                                       staging + "/" + f.name());

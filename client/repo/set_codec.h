@@ -131,10 +131,12 @@ absl::Status DecodeFile(const Manifest& manifest, const ManifestFile& file,
 
 // A directory of plain files for the set in `dir`: `dir` itself when
 // nothing is encoded, else `staging` (an empty directory) after decoding
-// every file into it and writing PlainManifest there.
+// every file into it and writing PlainManifest there. `set_name` names
+// the set in key errors (default: `dir`).
 absl::StatusOr<std::string> PlainSetDir(const std::string& dir,
                                         const RepoKey* key,
-                                        const std::string& staging);
+                                        const std::string& staging,
+                                        const std::string& set_name = "");
 
 }  // namespace jetback::repo
 
