@@ -41,8 +41,8 @@ std::string Rows(size_t n) {
   std::mt19937 rng(7);
   for (int i = 0; s.size() < n; ++i) {
     absl::StrAppend(&s, "{\"id\":", i, ",\"name\":\"user", rng() % 100000,
-                    "\",\"balance\":", rng() % 1000000, ",\"active\":",
-                    rng() % 2 ? "true" : "false", "}\n");
+                    "\",\"balance\":", rng() % 1000000,
+                    ",\"active\":", rng() % 2 ? "true" : "false", "}\n");
   }
   s.resize(n);
   return s;
@@ -129,8 +129,9 @@ int main(int argc, char** argv) {
                                    {"none + encryption", "none", true},
                                    {"zstd:1 + encryption", "zstd:1", true}};
   const size_t pool = 64 << 20;  // cycled through: no page-cache effects
-  std::printf("| data | storage | MiB/s | vs none | stored/original | CPU "
-              "ms/MiB |\n|---|---|---|---|---|---|\n");
+  std::printf(
+      "| data | storage | MiB/s | vs none | stored/original | CPU "
+      "ms/MiB |\n|---|---|---|---|---|---|\n");
   int n = 0;
   for (const char* kind : {"JSON-like rows", "random bytes"}) {
     const std::string data =

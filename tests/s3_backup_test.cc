@@ -206,8 +206,7 @@ TEST_F(S3BackupTest, StopDuringUploadLeavesNoSetAndNoUpload) {
   CliProcess backup(
       dir_.path(),
       {"--server", server_, "backup", "--instance", "demo", "--repo", repo_,
-       "--part-size", "5", "--max-rate", "2097152",
-       "--compress", "none"},
+       "--part-size", "5", "--max-rate", "2097152", "--compress", "none"},
       RgwEnvStrings());
   // A real multipart upload in progress: the first part went out.
   ASSERT_TRUE(WaitUntil([&] {
@@ -265,8 +264,7 @@ TEST_F(S3BackupTest, CtrlCDuringUploadLeavesNoSetAndNoUpload) {
   CliProcess backup(
       dir_.path(),
       {"--server", server_, "backup", "--instance", "demo", "--repo", repo_,
-       "--part-size", "5", "--max-rate", "2097152",
-       "--compress", "none"},
+       "--part-size", "5", "--max-rate", "2097152", "--compress", "none"},
       RgwEnvStrings());
   ASSERT_TRUE(WaitUntil([&] {
     auto uploads = s3_.ListMultipartUploads(bucket_, "fleet/");
@@ -386,12 +384,11 @@ TEST_F(S3BackupTest, RadosgwKilledMidUploadIsAClearError) {
   S3Client s3(config);
   ASSERT_TRUE(s3.CreateBucket("killed").ok());
 
-  CliProcess backup(
-      dir_.path(),
-      {"--server", server_, "backup", "--instance", "demo", "--repo",
-       "s3://killed/fleet", "--part-size", "5", "--max-rate", "2097152",
-       "--compress", "none"},
-      env);
+  CliProcess backup(dir_.path(),
+                    {"--server", server_, "backup", "--instance", "demo",
+                     "--repo", "s3://killed/fleet", "--part-size", "5",
+                     "--max-rate", "2097152", "--compress", "none"},
+                    env);
   ASSERT_TRUE(WaitUntil([&] {
     auto uploads = s3.ListMultipartUploads("killed", "fleet/");
     return uploads.ok() && !uploads->empty();
@@ -437,7 +434,6 @@ TEST_F(S3BackupTest, DirectoryRepositoryBackupListVerifyRestoreDelete) {
   EXPECT_TRUE(absl::StrContains(gone.err, "-1811")) << gone.err;
 }
 
-
 // Writes the repository key files the encryption tests use.
 std::string WriteKeyFile(const std::string& path, const std::string& hex) {
   std::ofstream(path) << hex << "\n";
@@ -456,9 +452,9 @@ void S3BackupTest::ChainRoundTrip(const std::string& repo,
                                   const std::vector<std::string>& flags) {
   Rows rows = Batch("c", 40, 300);
   Put(rows);
-  std::vector<std::string> full_args = {"--output", "json", "backup",
-                                        "--instance", "demo", "--repo", repo,
-                                        "--host", "h", "--truncate-logs"};
+  std::vector<std::string> full_args = {
+      "--output", "json", "backup", "--instance", "demo",
+      "--repo",   repo,   "--host", "h",          "--truncate-logs"};
   full_args.insert(full_args.end(), flags.begin(), flags.end());
   CliResult full = Cli(full_args);
   ASSERT_EQ(full.exit_code, 0) << full.err;
@@ -468,16 +464,16 @@ void S3BackupTest::ChainRoundTrip(const std::string& repo,
     Rows more = Batch(absl::StrCat("inc", i, "-"), 20, 300);
     Put(more);
     rows.insert(more.begin(), more.end());
-    std::vector<std::string> args = {"--output", "json", "backup",
-                                     "--instance", "demo", "--repo", repo,
-                                     "--host", "h", "--incremental",
-                                     "--truncate-logs"};
+    std::vector<std::string> args = {
+        "--output",       "json", "backup", "--instance", "demo",
+        "--repo",         repo,   "--host", "h",          "--incremental",
+        "--truncate-logs"};
     args.insert(args.end(), flags.begin(), flags.end());
     CliResult inc = Cli(args);
     ASSERT_EQ(inc.exit_code, 0) << inc.err;
     std::smatch m;
-    ASSERT_TRUE(std::regex_search(inc.out, m,
-                                  std::regex("\"set\":\"([^\"]*)\"")))
+    ASSERT_TRUE(
+        std::regex_search(inc.out, m, std::regex("\"set\":\"([^\"]*)\"")))
         << inc.out;
     inc_ids.push_back(m[1]);
   }
@@ -489,8 +485,8 @@ void S3BackupTest::ChainRoundTrip(const std::string& repo,
     if (flags[i] == "--key-file") key_flags = {flags[i], flags[i + 1]};
   }
 
-  std::vector<std::string> restore = {"restore", "--repo", repo, "--set",
-                                      inc_ids[1], "--to", Path("restored")};
+  std::vector<std::string> restore = {
+      "restore", "--repo", repo, "--set", inc_ids[1], "--to", Path("restored")};
   restore.insert(restore.end(), key_flags.begin(), key_flags.end());
   CliResult restored = Cli(restore);
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
@@ -584,22 +580,27 @@ TEST_F(S3BackupTest, TamperedTruncatedSwappedAndWrongKeyAreRefused) {
   };
   const std::string key_b = WriteKeyFile(Path("b.key"), kKeyB);
   std::vector<Row> rows = {
-      {"flipped byte", [&] {
+      {"flipped byte",
+       [&] {
          std::string s = db_bytes;
          s[s.size() / 2] ^= 0x10;
          ASSERT_TRUE(s3_.PutObject(bucket_, db, s).ok());
-       }, key_a, absl::StrCat("-1018): s3://", bucket_, "/", db)},
-      {"truncated", [&] {
-         ASSERT_TRUE(
-             s3_.PutObject(bucket_, db, db_bytes.substr(0, db_bytes.size() - 20))
-                 .ok());
-       }, key_a, name_of(db)},
-      {"swapped", [&] {
+       },
+       key_a, absl::StrCat("-1018): s3://", bucket_, "/", db)},
+      {"truncated",
+       [&] {
+         ASSERT_TRUE(s3_.PutObject(bucket_, db,
+                                   db_bytes.substr(0, db_bytes.size() - 20))
+                         .ok());
+       },
+       key_a, name_of(db)},
+      {"swapped",
+       [&] {
          ASSERT_TRUE(s3_.PutObject(bucket_, db, log_bytes).ok());
          ASSERT_TRUE(s3_.PutObject(bucket_, log, db_bytes).ok());
-       }, key_a, "authentication failed"},
-      {"wrong key", [] {}, key_b,
-       "was encrypted with key id"},
+       },
+       key_a, "authentication failed"},
+      {"wrong key", [] {}, key_b, "was encrypted with key id"},
   };
   int n = 0;
   for (const Row& row : rows) {
@@ -612,8 +613,8 @@ TEST_F(S3BackupTest, TamperedTruncatedSwappedAndWrongKeyAreRefused) {
                              to, "--key-file", row.key_file});
     EXPECT_EQ(restore.exit_code, 2) << restore.err;
     EXPECT_TRUE(absl::StrContains(restore.err, row.expect)) << restore.err;
-    EXPECT_TRUE(absl::StrContains(
-        restore.err, row.name == "wrong key" ? "-1907" : "-1018"))
+    EXPECT_TRUE(absl::StrContains(restore.err,
+                                  row.name == "wrong key" ? "-1907" : "-1018"))
         << restore.err;
     EXPECT_FALSE(fs::exists(to + "/" + name_of(db)));
     CliResult verify =
@@ -637,8 +638,8 @@ TEST_F(S3BackupTest, KeyRotationOldSetsRestoreWithTheOldKey) {
   const std::string key_a = WriteKeyFile(Path("a.key"), kKeyA);
   const std::string key_b = WriteKeyFile(Path("b.key"), kKeyB);
   const std::string repo = Path("repo");
-  ASSERT_EQ(Cli({"backup", "--instance", "demo", "--repo", repo, "--host",
-                 "h", "--key-file", key_a})
+  ASSERT_EQ(Cli({"backup", "--instance", "demo", "--repo", repo, "--host", "h",
+                 "--key-file", key_a})
                 .exit_code,
             0);
   std::vector<std::string> old_ids = ListedIds(repo);
@@ -648,17 +649,18 @@ TEST_F(S3BackupTest, KeyRotationOldSetsRestoreWithTheOldKey) {
   Rows all = rows;
   all.insert(more.begin(), more.end());
   AwaitNextSecond();
-  ASSERT_EQ(Cli({"backup", "--instance", "demo", "--repo", repo, "--host",
-                 "h", "--key-file", key_b})
+  ASSERT_EQ(Cli({"backup", "--instance", "demo", "--repo", repo, "--host", "h",
+                 "--key-file", key_b})
                 .exit_code,
             0);
   std::vector<std::string> ids = ListedIds(repo);
   ASSERT_EQ(ids.size(), 2u);
-  CliResult old_wrong = Cli({"restore", "--repo", repo, "--set", ids[0],
-                             "--to", Path("x"), "--key-file", key_b});
+  CliResult old_wrong = Cli({"restore", "--repo", repo, "--set", ids[0], "--to",
+                             Path("x"), "--key-file", key_b});
   EXPECT_EQ(old_wrong.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(
-      old_wrong.err, absl::StrCat("set ", ids[0], " was encrypted with key id")))
+      old_wrong.err,
+      absl::StrCat("set ", ids[0], " was encrypted with key id")))
       << old_wrong.err;
   CliResult old_ok = Cli({"restore", "--repo", repo, "--set", ids[0], "--to",
                           Path("old"), "--key-file", key_a});
@@ -677,15 +679,15 @@ TEST_F(S3BackupTest, OldFormatSetsStillVerifyAndRestore) {
   Rows rows = Batch("o", 30, 200);
   Put(rows);
   const std::string repo = Path("repo");
-  ASSERT_EQ(Cli({"backup", "--instance", "demo", "--repo", repo, "--host",
-                 "h", "--compress", "none", "--truncate-logs"})
+  ASSERT_EQ(Cli({"backup", "--instance", "demo", "--repo", repo, "--host", "h",
+                 "--compress", "none", "--truncate-logs"})
                 .exit_code,
             0);
   Rows more = Batch("p", 10, 200);
   Put(more);
   rows.insert(more.begin(), more.end());
-  ASSERT_EQ(Cli({"backup", "--instance", "demo", "--repo", repo, "--host",
-                 "h", "--compress", "none", "--incremental"})
+  ASSERT_EQ(Cli({"backup", "--instance", "demo", "--repo", repo, "--host", "h",
+                 "--compress", "none", "--incremental"})
                 .exit_code,
             0);
   std::vector<std::string> ids = ListedIds(repo);
@@ -706,10 +708,53 @@ TEST_F(S3BackupTest, OldFormatSetsStillVerifyAndRestore) {
   }
   CliResult verify = Cli({"verify", "--deep", "--repo", repo, ids[0]});
   EXPECT_EQ(verify.exit_code, 0) << verify.err;
-  CliResult restore = Cli({"restore", "--repo", repo, "--set", ids[1], "--to",
-                           Path("restored")});
+  CliResult restore = Cli(
+      {"restore", "--repo", repo, "--set", ids[1], "--to", Path("restored")});
   ASSERT_EQ(restore.exit_code, 0) << restore.err;
   EXPECT_EQ(RowsOfRestored(Path("restored")), rows);
+}
+
+// `backup --out DIR` stays plain by default; asked to, it compresses and
+// encrypts, and `verify` / `restore DIR` decode it with the key.
+TEST_F(S3BackupTest, OutDirectoryCompressedAndEncryptedVerifiesAndRestores) {
+  Rows rows = Batch("u", 30, 300);
+  Put(rows);
+  const std::string key = WriteKeyFile(Path("a.key"), kKeyA);
+  CliResult plain =
+      Cli({"backup", "--instance", "demo", "--out", Path("plain")});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_FALSE(absl::StrContains(ReadFileOrEmpty(Path("plain/manifest.json")),
+                                 "\"codec\": \"zstd\""));
+  CliResult enc = Cli({"backup", "--instance", "demo", "--out", Path("enc"),
+                       "--compress", "zstd:5", "--key-file", key});
+  ASSERT_EQ(enc.exit_code, 0) << enc.err;
+  const std::string manifest = ReadFileOrEmpty(Path("enc/manifest.json"));
+  EXPECT_TRUE(absl::StrContains(manifest, "\"codec\": \"zstd\"")) << manifest;
+  EXPECT_TRUE(absl::StrContains(manifest, "\"manifest_mac\": \"")) << manifest;
+  EXPECT_FALSE(absl::StrContains(manifest, kKeyA));
+  CliResult verify = Cli({"verify", "--deep", Path("enc"), "--key-file", key});
+  EXPECT_EQ(verify.exit_code, 0) << verify.err;
+  CliResult no_key = Cli({"verify", Path("enc")});
+  EXPECT_NE(no_key.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(no_key.err, "-1907")) << no_key.err;
+  CliResult restore = Cli(
+      {"restore", Path("enc"), "--to", Path("restored"), "--key-file", key});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_EQ(RowsOfRestored(Path("restored")), rows);
+  // A flipped byte in a stored file: verify fails naming the file.
+  std::string db_name;
+  for (const auto& e : fs::directory_iterator(Path("enc"))) {
+    if (e.path().extension() == ".edb") db_name = e.path().filename();
+  }
+  ASSERT_FALSE(db_name.empty());
+  std::string bytes = ReadFileOrEmpty(Path("enc/" + db_name));
+  bytes[bytes.size() / 3] ^= 0x04;
+  std::ofstream(Path("enc/" + db_name), std::ios::binary | std::ios::trunc)
+      << bytes;
+  CliResult bad = Cli({"verify", Path("enc"), "--key-file", key});
+  EXPECT_EQ(bad.exit_code, 5) << bad.err;
+  EXPECT_TRUE(absl::StrContains(bad.err, db_name)) << bad.err;
+  EXPECT_TRUE(absl::StrContains(bad.err, "-1018")) << bad.err;
 }
 
 }  // namespace

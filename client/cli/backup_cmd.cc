@@ -17,11 +17,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "client/repo/backup_run.h"
-#include "client/repo/backup_set.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
 #include "client/cli/progress.h"
+#include "client/repo/backup_run.h"
+#include "client/repo/backup_set.h"
 #include "client/repo/repository.h"
 #include "client/repo/set_codec.h"
 #include "jetback/esent.h"
@@ -100,10 +100,10 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
   {
     // Compression is on by default in repositories; `--out DIR` keeps the
     // plain layout the engine reads as is unless asked otherwise.
-    auto compress = repo::ParseCompress(
-        !args.repo.compress.empty() ? args.repo.compress
-        : args.out.empty()          ? repo::kCodecZstd
-                                    : repo::kCodecNone);
+    auto compress =
+        repo::ParseCompress(!args.repo.compress.empty() ? args.repo.compress
+                            : args.out.empty()          ? repo::kCodecZstd
+                                                        : repo::kCodecNone);
     auto key = compress.ok()
                    ? repo::RepoKey::FromFileOrEnv(args.repo.key_file)
                    : absl::StatusOr<std::shared_ptr<const repo::RepoKey>>(

@@ -60,8 +60,7 @@ absl::StatusOr<std::unique_ptr<repo::Repository>> OpenRepoFrom(
 // decode (-1018) exits kExitVerifyFailed.
 int WithSetsFromRepo(const RepoFlags& flags,
                      const std::vector<std::string*>& set_ids,
-                     const std::function<int()>& body,
-                     bool verifying = false);
+                     const std::function<int()>& body, bool verifying = false);
 
 }  // namespace jetback::cli
 

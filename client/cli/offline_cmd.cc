@@ -13,10 +13,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/repo/backup_set.h"
 #include "client/cli/commands.h"
 #include "client/cli/ese_restore_cmd.h"
 #include "client/cli/output.h"
+#include "client/repo/backup_set.h"
 #include "client/repo/restore_chain.h"
 
 namespace jetback::cli {
@@ -167,9 +167,12 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   AddRepoFlags(cmd, &verify->repo, false);
   cmd->callback([&g, verify, run] {
     *run = [&g, verify] {
-      return WithSetsFromRepo(verify->repo, {&verify->dir}, [&] {
-        return RunVerify(g, verify->dir, verify->deep, verify->range);
-      }, /*verifying=*/true);
+      return WithSetsFromRepo(
+          verify->repo, {&verify->dir},
+          [&] {
+            return RunVerify(g, verify->dir, verify->deep, verify->range);
+          },
+          /*verifying=*/true);
     };
   });
 
@@ -208,8 +211,9 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
         restore->full = *set_id;
       }
       if (restore->full.empty()) {
-        std::fprintf(stderr, "jetback: restore: give DIR (or --repo URL "
-                             "--set ID)\n");
+        std::fprintf(stderr,
+                     "jetback: restore: give DIR (or --repo URL "
+                     "--set ID)\n");
         return kExitUsage;
       }
       if (!repo->url.empty() && restore->incrementals.empty()) {

@@ -26,7 +26,8 @@ using repo::SetEntry;
 absl::StatusOr<std::unique_ptr<Repository>> OpenRepoFrom(
     const RepoFlags& flags) {
   repo::RepoOptions options;
-  JB_ASSIGN_OR_RETURN(options.key, repo::RepoKey::FromFileOrEnv(flags.key_file));
+  JB_ASSIGN_OR_RETURN(options.key,
+                      repo::RepoKey::FromFileOrEnv(flags.key_file));
   S3Config s3;
   if (repo::IsS3Url(flags.url)) {
     JB_ASSIGN_OR_RETURN(s3, S3ConfigFromEnv(flags.endpoint, flags.region));
@@ -99,7 +100,8 @@ int WithSetsFromRepo(const RepoFlags& flags,
           repo != nullptr ? absl::StrCat("set ", *set_ids[i], " in ", flags.url)
                           : absl::StrCat("set ", *set_ids[i]),
           local.status());
-      if (verifying && JetErrOf(local.status()) == jet::JET_errReadVerifyFailure) {
+      if (verifying &&
+          JetErrOf(local.status()) == jet::JET_errReadVerifyFailure) {
         code = kExitVerifyFailed;
       }
     } else {

@@ -22,10 +22,10 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "repo/manifest.pb.h"
 #include "client/repo/repository.h"
 #include "client/repo/set_codec.h"
 #include "jetback/client.h"
+#include "repo/manifest.pb.h"
 
 namespace jetback::repo {
 

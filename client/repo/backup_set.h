@@ -25,9 +25,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "repo/manifest.pb.h"
 #include "client/digests.h"
 #include "jetback/mutex.h"
+#include "repo/manifest.pb.h"
 
 namespace jetback::repo {
 

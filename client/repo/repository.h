@@ -24,8 +24,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "repo/manifest.pb.h"
 #include "client/s3_client.h"
+#include "repo/manifest.pb.h"
 
 namespace jetback::repo {
 

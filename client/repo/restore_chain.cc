@@ -205,8 +205,7 @@ absl::StatusOr<std::vector<std::string>> ResolveChain(Repository* repo,
   auto it = sets.find(id);
   if (it == sets.end()) {
     return JetStatus(jet::JET_errFileNotFound,
-                     absl::StrCat("no complete set ", id, " in ",
-                                  repo->url()));
+                     absl::StrCat("no complete set ", id, " in ", repo->url()));
   }
   std::vector<std::string> chain = {id};
   std::set<std::string> seen = {id};

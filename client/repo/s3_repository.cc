@@ -13,10 +13,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "client/digests.h"
 #include "client/repo/backup_set.h"
 #include "client/repo/repository.h"
 #include "client/repo/set_codec.h"
-#include "client/digests.h"
 #include "jetback/status.h"
 
 namespace jetback::repo {
@@ -233,18 +233,18 @@ class S3Repository : public Repository {
                        absl::StrCat("cannot create ", path));
     }
     auto write = [&](absl::string_view data) {
-          while (!data.empty()) {
-            ssize_t n = ::write(fd, data.data(), data.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-              return JetStatus(
-                  errno == ENOSPC ? jet::JET_errDiskFull : jet::JET_errDiskIO,
-                  absl::StrCat("writing ", path));
-            }
-            data.remove_prefix(static_cast<size_t>(n));
-          }
-          return absl::OkStatus();
-        };
+      while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          return JetStatus(
+              errno == ENOSPC ? jet::JET_errDiskFull : jet::JET_errDiskIO,
+              absl::StrCat("writing ", path));
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+      }
+      return absl::OkStatus();
+    };
     absl::Status status;
     if (IsEncoded(manifest, file)) {
       auto decoder =
@@ -257,9 +257,9 @@ class S3Repository : public Repository {
       }
       if (status.ok()) status = (*decoder)->Finish();
       if (!status.ok() && JetErrOf(status) == jet::JET_errReadVerifyFailure) {
-        status = JetStatus(jet::JET_errReadVerifyFailure,
-                           absl::StrCat("s3://", bucket_, "/", key, ": ",
-                                        status.message()));
+        status = JetStatus(
+            jet::JET_errReadVerifyFailure,
+            absl::StrCat("s3://", bucket_, "/", key, ": ", status.message()));
       }
     } else {
       status = client_.GetObject(bucket_, key, write);

@@ -58,8 +58,8 @@ std::string ManifestMac(const Manifest& manifest, const RepoKey& key) {
     copy.SerializeToCodedStream(&coded);
   }
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
-  crypto_auth_hmacsha256(mac, reinterpret_cast<const unsigned char*>(
-                                  bytes.data()),
+  crypto_auth_hmacsha256(mac,
+                         reinterpret_cast<const unsigned char*>(bytes.data()),
                          bytes.size(), key.mac_key());
   return absl::BytesToHexString(
       absl::string_view(reinterpret_cast<char*>(mac), sizeof(mac)));
@@ -156,9 +156,9 @@ class EncodedSetFile : public SetFile {
       ZSTD_outBuffer out{zout_.data(), zout_.size(), 0};
       const size_t left = ZSTD_compressStream2(cctx_, &out, &in, mode);
       if (ZSTD_isError(left)) {
-        return JetStatus(jet::JET_errInternalError,
-                         absl::StrCat(name_, ": zstd: ",
-                                      ZSTD_getErrorName(left)));
+        return JetStatus(
+            jet::JET_errInternalError,
+            absl::StrCat(name_, ": zstd: ", ZSTD_getErrorName(left)));
       }
       if (out.pos > 0) {
         JB_RETURN_IF_ERROR(
@@ -276,9 +276,9 @@ class Decoder : public FileDecoder {
       }
       zout_.resize(ZSTD_DStreamOutSize());
     } else if (!file_.codec().empty() && file_.codec() != kCodecNone) {
-      return JetStatus(jet::JET_errInvalidParameter,
-                       absl::StrCat(file_.name(), ": unknown codec '",
-                                    file_.codec(), "'"));
+      return JetStatus(
+          jet::JET_errInvalidParameter,
+          absl::StrCat(file_.name(), ": unknown codec '", file_.codec(), "'"));
     }
     plain_.resize(chunk_);
     return absl::OkStatus();
@@ -289,8 +289,8 @@ class Decoder : public FileDecoder {
     held_.append(stored.data(), stored.size());
     if (!header_done_) {
       if (held_.size() < kHeaderBytes) return absl::OkStatus();
-      if (std::memcmp(held_.data(), kEncryptedMagic,
-                      sizeof(kEncryptedMagic)) != 0) {
+      if (std::memcmp(held_.data(), kEncryptedMagic, sizeof(kEncryptedMagic)) !=
+          0) {
         return VerifyFailed(file_.name(), "not an encrypted jetback file");
       }
       if (crypto_secretstream_xchacha20poly1305_init_pull(
@@ -308,8 +308,8 @@ class Decoder : public FileDecoder {
     const size_t message = chunk_ + kABytes;
     size_t at = 0;
     while (held_.size() - at > message) {
-      JB_RETURN_IF_ERROR(Pull(absl::string_view(held_).substr(at, message),
-                              false));
+      JB_RETURN_IF_ERROR(
+          Pull(absl::string_view(held_).substr(at, message), false));
       at += message;
     }
     held_.erase(0, at);
@@ -331,10 +331,10 @@ class Decoder : public FileDecoder {
                           "truncated (the zstd frame does not end)");
     }
     if (size_ != file_.size()) {
-      return VerifyFailed(file_.name(),
-                          absl::StrCat("decodes to ", size_,
-                                       " bytes, the manifest says ",
-                                       file_.size()));
+      return VerifyFailed(
+          file_.name(),
+          absl::StrCat("decodes to ", size_, " bytes, the manifest says ",
+                       file_.size()));
     }
     if (!file_.xxh3_128().empty() &&
         absl::BytesToHexString(digests_.Xxh3_128()) != file_.xxh3_128()) {
@@ -352,8 +352,7 @@ class Decoder : public FileDecoder {
     if (crypto_secretstream_xchacha20poly1305_pull(
             &state_, reinterpret_cast<unsigned char*>(plain_.data()), &len,
             &tag, reinterpret_cast<const unsigned char*>(message.data()),
-            message.size(),
-            reinterpret_cast<const unsigned char*>(ad_.data()),
+            message.size(), reinterpret_cast<const unsigned char*>(ad_.data()),
             ad_.size()) != 0) {
       return VerifyFailed(
           file_.name(),
@@ -398,10 +397,9 @@ class Decoder : public FileDecoder {
     if (data.empty()) return absl::OkStatus();
     size_ += data.size();
     if (size_ > file_.size()) {
-      return VerifyFailed(file_.name(),
-                          absl::StrCat("decodes to more than the ",
-                                       file_.size(),
-                                       " bytes the manifest says"));
+      return VerifyFailed(
+          file_.name(), absl::StrCat("decodes to more than the ", file_.size(),
+                                     " bytes the manifest says"));
     }
     digests_.Update(data);
     return sink_(data);
@@ -549,22 +547,23 @@ absl::Status CheckManifestKey(const Manifest& manifest, const RepoKey* key,
   if (!manifest.has_encryption()) return absl::OkStatus();
   const ManifestEncryption& enc = manifest.encryption();
   if (enc.cipher() != kCipher) {
-    return JetStatus(jet::JET_errInvalidParameter,
-                     absl::StrCat("set ", where, ": unknown cipher '",
-                                  enc.cipher(), "'"));
+    return JetStatus(
+        jet::JET_errInvalidParameter,
+        absl::StrCat("set ", where, ": unknown cipher '", enc.cipher(), "'"));
   }
   if (key == nullptr) {
-    return JetStatus(jet::JET_errAccessDenied,
-                     absl::StrCat("set ", where, " is encrypted (key id ",
-                                  enc.key_id(), "): give its key with "
-                                  "--key-file or $", kKeyEnv));
+    return JetStatus(
+        jet::JET_errAccessDenied,
+        absl::StrCat("set ", where, " is encrypted (key id ", enc.key_id(),
+                     "): give its key with "
+                     "--key-file or $",
+                     kKeyEnv));
   }
   if (key->id_hex() != enc.key_id()) {
-    return JetStatus(jet::JET_errAccessDenied,
-                     absl::StrCat("set ", where,
-                                  " was encrypted with key id ", enc.key_id(),
-                                  ", not the given key (key id ",
-                                  key->id_hex(), ")"));
+    return JetStatus(
+        jet::JET_errAccessDenied,
+        absl::StrCat("set ", where, " was encrypted with key id ", enc.key_id(),
+                     ", not the given key (key id ", key->id_hex(), ")"));
   }
   if (!SodiumReady()) {
     return JetStatus(jet::JET_errInternalError, "libsodium init failed");
@@ -588,7 +587,8 @@ absl::StatusOr<std::unique_ptr<FileDecoder>> FileDecoder::Create(
     return JetStatus(jet::JET_errAccessDenied,
                      absl::StrCat(file.name(), ": encrypted, and no key"));
   }
-  auto decoder = std::make_unique<Decoder>(manifest, file, key, std::move(sink));
+  auto decoder =
+      std::make_unique<Decoder>(manifest, file, key, std::move(sink));
   JB_RETURN_IF_ERROR(decoder->Init());
   return decoder;
 }
@@ -610,9 +610,9 @@ absl::Status DecodeFile(const Manifest& manifest, const ManifestFile& file,
                         const std::string& to) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) {
-    return JetStatus(errno == ENOENT ? jet::JET_errFileNotFound
-                                     : jet::JET_errDiskIO,
-                     absl::StrCat("open ", from, ": ", std::strerror(errno)));
+    return JetStatus(
+        errno == ENOENT ? jet::JET_errFileNotFound : jet::JET_errDiskIO,
+        absl::StrCat("open ", from, ": ", std::strerror(errno)));
   }
   int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (out < 0) {

@@ -75,8 +75,8 @@ class SetCodecTest : public ::testing::Test {
   Manifest WriteSet(const std::string& dir, const EncodeOptions& options) {
     bool created = false;
     EXPECT_TRUE(PrepareOutputDir(dir, &created).ok());
-    auto writer = EncodingSetWriter(LocalSetWriter(dir, created), options,
-                                    "backup-1234");
+    auto writer =
+        EncodingSetWriter(LocalSetWriter(dir, created), options, "backup-1234");
     Manifest m;
     m.set_format_version(kManifestFormatVersion);
     m.set_instance("demo");
@@ -185,51 +185,67 @@ struct Damage {
 TEST_F(SetCodecTest, DamagedEncryptedSetsAreRefusedNamingTheFile) {
   const std::string log1 = "/E0000000001.log", log2 = "/E0000000002.log";
   std::vector<Damage> rows = {
-      {"flipped byte", [&](const std::string& d) {
+      {"flipped byte",
+       [&](const std::string& d) {
          std::string s = Read(d + log2);
          s[s.size() / 2] ^= 0x01;
          Write(d + log2, s);
-       }, false, jet::JET_errReadVerifyFailure, "E0000000002.log"},
-      {"flipped byte in the header", [&](const std::string& d) {
+       },
+       false, jet::JET_errReadVerifyFailure, "E0000000002.log"},
+      {"flipped byte in the header",
+       [&](const std::string& d) {
          std::string s = Read(d + log2);
          s[10] ^= 0x80;
          Write(d + log2, s);
-       }, false, jet::JET_errReadVerifyFailure, "E0000000002.log"},
-      {"truncated mid-message", [&](const std::string& d) {
+       },
+       false, jet::JET_errReadVerifyFailure, "E0000000002.log"},
+      {"truncated mid-message",
+       [&](const std::string& d) {
          std::string s = Read(d + log2);
          Write(d + log2, s.substr(0, s.size() - 7));
-       }, false, jet::JET_errReadVerifyFailure, "E0000000002.log"},
-      {"last message cut off", [&](const std::string& d) {
+       },
+       false, jet::JET_errReadVerifyFailure, "E0000000002.log"},
+      {"last message cut off",
+       [&](const std::string& d) {
          // other.edb spans several messages: drop exactly the last one.
          std::string s = Read(d + "/other.edb");
          const size_t message = kCipherChunk + 17;
          const size_t header = 8 + 24;
          const size_t whole = (s.size() - header - 1) / message;
          Write(d + "/other.edb", s.substr(0, header + whole * message));
-       }, false, jet::JET_errReadVerifyFailure, "other.edb: truncated"},
-      {"swapped files", [&](const std::string& d) {
+       },
+       false, jet::JET_errReadVerifyFailure, "other.edb: truncated"},
+      {"swapped files",
+       [&](const std::string& d) {
          std::string a = Read(d + log1), b = Read(d + log2);
          Write(d + log1, b);
          Write(d + log2, a);
-       }, false, jet::JET_errReadVerifyFailure, "E0000000001.log"},
-      {"file from another set", [&](const std::string& d) {
+       },
+       false, jet::JET_errReadVerifyFailure, "E0000000001.log"},
+      {"file from another set",
+       [&](const std::string& d) {
          // The same name and key, but another backup id.
          std::string other = root_ + "/other-set";
          Manifest m = WriteSet(other, {.compress = {}, .key = Key()});
          Write(d + log1, Read(other + log1));
-       }, false, jet::JET_errReadVerifyFailure, "E0000000001.log"},
-      {"wrong key", [](const std::string&) {}, true,
-       jet::JET_errAccessDenied, "was encrypted with key id"},
-      {"manifest changed", [&](const std::string& d) {
+       },
+       false, jet::JET_errReadVerifyFailure, "E0000000001.log"},
+      {"wrong key", [](const std::string&) {}, true, jet::JET_errAccessDenied,
+       "was encrypted with key id"},
+      {"manifest changed",
+       [&](const std::string& d) {
          auto m = ReadManifest(d);
          m->set_gen_high(99);
          Write(d + "/manifest.json", *ManifestToJson(*m));
-       }, false, jet::JET_errReadVerifyFailure, "manifest.json"},
-      {"manifest stored size changed", [&](const std::string& d) {
+       },
+       false, jet::JET_errReadVerifyFailure, "manifest.json"},
+      {"manifest stored size changed",
+       [&](const std::string& d) {
          auto m = ReadManifest(d);
          m->mutable_files(1)->set_size(m->files(1).size() + 1);
          Write(d + "/manifest.json", *ManifestToJson(*m));
-       }, false, jet::JET_errReadVerifyFailure, "manifest.json"},
+       },
+       false, jet::JET_errReadVerifyFailure, "manifest.json"},
   };
   int n = 0;
   for (const Damage& row : rows) {
