@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "client/cli/backup_set.h"
+#include "client/repo/backup_set.h"
 #include "fuzz/fuzz_util.h"
 #include "jetback/status.h"
 
@@ -19,15 +19,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)seeded;
   fuzz::WriteFile(set + "/manifest.json",
                   absl::string_view(reinterpret_cast<const char*>(data), size));
-  absl::StatusOr<cli::Manifest> m = cli::ReadManifest(set);
+  absl::StatusOr<repo::Manifest> m = repo::ReadManifest(set);
   if (!m.ok()) {
     JB_FUZZ_CHECK(JetErrOf(m.status()) != 0);
     return 0;
   }
-  for (const cli::ManifestFile& f : m->files()) {
+  for (const repo::ManifestFile& f : m->files()) {
     JB_FUZZ_CHECK(!f.name().empty() && f.name() != "." && f.name() != "..");
     JB_FUZZ_CHECK(f.name().find('/') == std::string::npos);
   }
-  (void)cli::CheckSetFiles(set, *m);
+  (void)repo::CheckSetFiles(set, *m);
   return 0;
 }

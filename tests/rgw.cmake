@@ -28,7 +28,7 @@ jetback_cc_test(NAME s3_client_test SRCS s3_client_test.cc
 # The CLI with an S3 repository, against a real jetbackd and the radosgw.
 jetback_cc_test(NAME s3_backup_test SRCS s3_backup_test.cc
   DEPS client_test_util jetback_client daemon_test_util jetback_s3
-  rgw_test_util TIMEOUT 300 LABELS s3 FIXTURES rgw)
+  jetback_repository rgw_test_util TIMEOUT 600 LABELS s3 FIXTURES rgw)
 if(TARGET s3_backup_test)
   # One test starts a cluster of its own (port 17490) to kill its radosgw.
   target_compile_definitions(s3_backup_test PRIVATE

@@ -17,16 +17,23 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "client/cli/backup_run.h"
-#include "client/cli/backup_set.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
 #include "client/cli/progress.h"
-#include "client/cli/repository.h"
+#include "client/repo/backup_run.h"
+#include "client/repo/backup_set.h"
+#include "client/repo/repository.h"
+#include "client/repo/set_codec.h"
 #include "jetback/esent.h"
 
 namespace jetback::cli {
 namespace {
+
+using repo::BackupOptions;
+using repo::BackupRun;
+using repo::Manifest;
+using repo::Repository;
+using repo::SetWriter;
 
 std::atomic<bool> g_interrupted{false};
 
@@ -72,12 +79,12 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
   std::string set_id;
   if (!args.out.empty()) {
     bool created = false;
-    absl::Status prepared = PrepareOutputDir(args.out, &created);
+    absl::Status prepared = repo::PrepareOutputDir(args.out, &created);
     if (!prepared.ok()) {
       const int code = ReportError("backup", prepared);
       return code == kExitJetError ? kExitUsage : code;
     }
-    set = LocalSetWriter(args.out, created);
+    set = repo::LocalSetWriter(args.out, created);
   } else {
     auto opened = OpenRepoFrom(args.repo);
     if (!opened.ok()) {
@@ -87,7 +94,27 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
     repo = *std::move(opened);
     set_id = absl::StrCat(
         args.host.empty() ? HostName() : args.host, "/", args.instance, "/",
-        NewSetName(args.incremental ? "incremental" : "full"));
+        repo::NewSetName(args.incremental ? "incremental" : "full"));
+  }
+  repo::EncodeOptions encode;
+  {
+    // Compression is on by default in repositories; `--out DIR` keeps the
+    // plain layout the engine reads as is unless asked otherwise.
+    auto compress =
+        repo::ParseCompress(!args.repo.compress.empty() ? args.repo.compress
+                            : args.out.empty()          ? repo::kCodecZstd
+                                                        : repo::kCodecNone);
+    auto key = compress.ok()
+                   ? repo::RepoKey::FromFileOrEnv(args.repo.key_file)
+                   : absl::StatusOr<std::shared_ptr<const repo::RepoKey>>(
+                         compress.status());
+    if (!key.ok()) {
+      if (set != nullptr) set->Abandon();
+      const int code = ReportError("backup", key.status());
+      return code == kExitJetError ? kExitUsage : code;
+    }
+    encode.compress = *compress;
+    encode.key = *std::move(key);
   }
   auto client = ConnectFrom(g);
   if (!client.ok()) {
@@ -102,6 +129,7 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
   options.truncate_logs = args.truncate_logs;
   options.sha256 = args.sha256;
   options.max_rate = args.max_rate;
+  options.encode = std::move(encode);
   options.agent = absl::StrCat("jetback-cli pid ", getpid());
   options.interrupted = &g_interrupted;
   options.progress = [&progress](const std::string& file, uint64_t done,

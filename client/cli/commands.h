@@ -14,6 +14,7 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "client/repo/repository.h"
 #include "jetback/client.h"
 
 namespace jetback::cli {
@@ -43,19 +44,23 @@ struct RepoFlags {
   std::string endpoint, region;
   double part_size_mib = 8;
   int upload_concurrency = 4;
+  std::string compress;  // backup: --compress; empty: the default
+  std::string key_file;  // --key-file; empty: $JETBACK_REPO_KEY if set
 };
 void AddRepoFlags(CLI::App* cmd, RepoFlags* flags, bool with_upload_knobs);
-class Repository;  // cli/repository.h
-absl::StatusOr<std::unique_ptr<Repository>> OpenRepoFrom(
+absl::StatusOr<std::unique_ptr<repo::Repository>> OpenRepoFrom(
     const RepoFlags& flags);
 
-// For verify / restore of sets in a repository: when flags.url is set,
-// each *set_ids[i] (HOST/INSTANCE/SETNAME) is replaced by a local directory
-// holding that set (downloaded into a temporary staging directory for S3,
-// removed afterwards), then `body` runs. Without a url, just `body`.
+// For verify / restore: when flags.url is set, each *set_ids[i]
+// (HOST/INSTANCE/SETNAME) is replaced by a local directory holding that set
+// as plain files (downloaded and decoded into a temporary staging
+// directory, removed afterwards), then `body` runs. Without a url the
+// *set_ids[i] are set directories; those stored compressed or encrypted
+// are decoded into staging the same way. `verifying`: a set that fails to
+// decode (-1018) exits kExitVerifyFailed.
 int WithSetsFromRepo(const RepoFlags& flags,
                      const std::vector<std::string*>& set_ids,
-                     const std::function<int()>& body);
+                     const std::function<int()>& body, bool verifying = false);
 
 }  // namespace jetback::cli
 

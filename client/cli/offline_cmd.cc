@@ -13,55 +13,35 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "client/cli/backup_set.h"
 #include "client/cli/commands.h"
 #include "client/cli/ese_restore_cmd.h"
 #include "client/cli/output.h"
-#include "jetback/restore.h"
+#include "client/repo/backup_set.h"
+#include "client/repo/restore_chain.h"
 
 namespace jetback::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using repo::FileProblem;
+using repo::Manifest;
+using repo::ReadManifest;
+using repo::RestoreChain;
+using repo::VerifySet;
 
-std::vector<std::string> DatabaseNames(const Manifest& m) {
-  std::vector<std::string> names;
-  for (const auto& f : m.files()) {
-    if (f.kind() == "database") names.push_back(f.name());
-  }
-  return names;
-}
-
-// Manifest and per-file size / digests, then the engine's page, header and
-// log-chain checks. Prints each problem naming its file; true when clean.
+// Prints each problem of the set in `dir` naming its file; true when clean.
 bool CheckSet(const std::string& dir, const Manifest& m) {
-  bool ok = true;
-  for (const FileProblem& p : CheckSetFiles(dir, m)) {
-    std::fprintf(stderr, "jetback: verify: %s/%s: %s\n", dir.c_str(),
-                 p.name.c_str(), p.problem.c_str());
-    ok = false;
-  }
-  if (!ok) return false;  // the engine would only repeat what is known
-  RestoreOptions options;
-  options.backup_dir = dir;
-  options.base_name = m.base_name().empty() ? "E00" : m.base_name();
-  options.gen_low = m.gen_low();
-  options.gen_high = m.gen_high();
-  options.databases = DatabaseNames(m);
-  auto verified = VerifyBackupSet(options);
-  if (!verified.ok()) {
-    std::fprintf(stderr, "jetback: verify: %s: %s\n", dir.c_str(),
-                 DescribeError(verified.status()).c_str());
-    return false;
-  }
-  for (const auto& f : verified->files) {
-    if (!f.status.ok()) {
+  std::vector<FileProblem> problems = VerifySet(dir, m);
+  for (const FileProblem& p : problems) {
+    if (p.name.empty()) {
+      std::fprintf(stderr, "jetback: verify: %s: %s\n", dir.c_str(),
+                   p.problem.c_str());
+    } else {
       std::fprintf(stderr, "jetback: verify: %s/%s: %s\n", dir.c_str(),
-                   f.name.c_str(), DescribeError(f.status).c_str());
-      ok = false;
+                   p.name.c_str(), p.problem.c_str());
     }
   }
-  return ok;
+  return problems.empty();
 }
 
 struct RestoreArgs {
@@ -71,115 +51,10 @@ struct RestoreArgs {
   GenerationRange range;  // ESE-style sets only
 };
 
-// Restores a chain (full set + incremental sets, in order) into `to`. A
-// chain is staged as hard links (copies across file systems) in a
-// temporary directory beside `to`, since Restore wants one directory.
-absl::Status RestoreChain(const RestoreArgs& args, std::string* summary,
-                          RestoreResult* stats = nullptr) {
-  JB_ASSIGN_OR_RETURN(Manifest full, ReadManifest(args.full));
-  if (full.kind() != "full") {
-    return JetStatus(jet::JET_errInvalidParameter,
-                     absl::StrCat(args.full, " is an ", full.kind(),
-                                  " set; a restore starts from a full set"));
-  }
-  std::vector<std::pair<std::string, Manifest>> sets = {{args.full, full}};
-  uint32_t gen_high = full.gen_high();
-  for (const std::string& dir : args.incrementals) {
-    JB_ASSIGN_OR_RETURN(Manifest inc, ReadManifest(dir));
-    if (inc.kind() != "incremental" || inc.instance() != full.instance()) {
-      return JetStatus(
-          jet::JET_errInvalidParameter,
-          absl::StrCat(dir, " is not an incremental set of ", full.instance()));
-    }
-    if (inc.gen_low() > gen_high + 1 || inc.gen_high() < gen_high) {
-      return JetStatus(
-          jet::JET_errGivenLogFileIsNotContiguous,
-          absl::StrCat(dir, " holds logs ", inc.gen_low(), "-", inc.gen_high(),
-                       ", which do not continue ", gen_high));
-    }
-    gen_high = inc.gen_high();
-    sets.emplace_back(dir, inc);
-  }
-  for (const auto& [dir, m] : sets) {
-    for (const FileProblem& p : CheckSetFiles(dir, m)) {
-      return JetStatus(jet::JET_errDatabaseCorrupted,
-                       absl::StrCat(dir, "/", p.name, ": ", p.problem));
-    }
-  }
-  std::error_code ec;
-  // A running instance's directory: name its owner, not just "not empty".
-  JB_RETURN_IF_ERROR(CheckNoLiveInstance(Env::Default(), args.to));
-  if (fs::exists(args.to, ec) && !fs::is_empty(args.to, ec)) {
-    return JetStatus(jet::JET_errBackupDirectoryNotEmpty,
-                     absl::StrCat("restore target ", args.to,
-                                  " is not empty; nothing was overwritten"));
-  }
-
-  std::string backup_dir = args.full;
-  std::string staging;
-  if (sets.size() > 1) {
-    std::string parent = fs::absolute(args.to).parent_path().string();
-    fs::create_directories(parent, ec);
-    std::string tmpl = absl::StrCat(parent, "/.jetback-restore-XXXXXX");
-    if (mkdtemp(tmpl.data()) == nullptr) {
-      return JetStatus(
-          jet::JET_errDiskIO,
-          absl::StrCat("cannot create a staging directory in ", parent));
-    }
-    staging = tmpl;
-    // name -> (set directory, entry) of the first set holding it
-    std::map<std::string, std::pair<std::string, const ManifestFile*>> first;
-    for (const auto& [dir, m] : sets) {
-      for (const auto& f : m.files()) {
-        auto seen = first.find(f.name());
-        if (seen != first.end()) {
-          auto same = SameContent(*seen->second.second,
-                                  seen->second.first + "/" + f.name(), f,
-                                  dir + "/" + f.name());
-          if (!same.ok() || !*same) {
-            fs::remove_all(staging, ec);
-            return JetStatus(jet::JET_errGivenLogFileIsNotContiguous,
-                             absl::StrCat(dir, "/", f.name(),
-                                          " differs from the same file in an "
-                                          "earlier set of the chain"));
-          }
-          continue;
-        }
-        first[f.name()] = {dir, &f};
-        const fs::path from = fs::path(dir) / f.name();
-        const fs::path to = fs::path(staging) / f.name();
-        fs::create_hard_link(from, to, ec);
-        if (ec) fs::copy_file(from, to, ec);
-        if (ec) {
-          fs::remove_all(staging, ec);
-          return JetStatus(jet::JET_errDiskIO,
-                           absl::StrCat("cannot stage ", from.string()));
-        }
-      }
-    }
-    backup_dir = staging;
-  }
-  RestoreOptions options;
-  options.backup_dir = backup_dir;
-  options.target_dir = args.to;
-  options.base_name = full.base_name().empty() ? "E00" : full.base_name();
-  options.gen_low = full.gen_low();
-  options.gen_high = gen_high;
-  options.databases = DatabaseNames(full);
-  auto restored = Restore(options);
-  if (!staging.empty()) fs::remove_all(staging, ec);
-  if (!restored.ok()) return restored.status();
-  std::vector<std::string> dbs;
-  for (const auto& db : restored->databases) dbs.push_back(db.path);
-  const double replay_s = absl::ToDoubleSeconds(restored->replay_time);
-  *summary = absl::StrCat(
-      "restored ", full.instance(), " (", sets.size(),
-      sets.size() == 1 ? " set" : " sets", ", logs ", full.gen_low(), "-",
-      gen_high, ") into ", args.to, ": ", absl::StrJoin(dbs, ", "),
-      absl::StrFormat("; replayed %.1f MiB of log in %.2fs",
-                      restored->log_bytes_replayed / 1048576.0, replay_s));
-  if (stats != nullptr) *stats = *restored;
-  return absl::OkStatus();
+std::vector<std::string> ChainOf(const RestoreArgs& args) {
+  std::vector<std::string> dirs = {args.full};
+  dirs.insert(dirs.end(), args.incrementals.begin(), args.incrementals.end());
+  return dirs;
 }
 
 int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep,
@@ -210,14 +85,12 @@ int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep,
     absl::StatusOr<std::string> scratch = MakeScratchDir("jetback-verify");
     if (!scratch.ok()) return ReportError("verify --deep", scratch.status());
     const std::string& tmpl = *scratch;
-    RestoreArgs args{dir, {}, tmpl + "/restored"};
-    std::string summary;
-    absl::Status restored = RestoreChain(args, &summary);
+    auto restored = RestoreChain({dir}, tmpl + "/restored");
     std::error_code ec;
     fs::remove_all(tmpl, ec);
     if (!restored.ok()) {
       ReportError(absl::StrCat("verify --deep ", dir, ": trial restore"),
-                  restored);
+                  restored.status());
       return kExitVerifyFailed;
     }
   }
@@ -240,14 +113,14 @@ int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
     return RunEseRestore(g, args.full, args.incrementals, args.to, args.range);
   });
   if (ese >= 0) return ese;
-  std::string summary;
-  RestoreResult stats;
-  absl::Status status = RestoreChain(args, &summary, &stats);
-  if (!status.ok()) {
-    const int code = ReportError("restore", status);
-    return JetErrOf(status) == jet::JET_errBackupDirectoryNotEmpty ? kExitUsage
-                                                                   : code;
+  auto restored = RestoreChain(ChainOf(args), args.to);
+  if (!restored.ok()) {
+    const int code = ReportError("restore", restored.status());
+    return JetErrOf(restored.status()) == jet::JET_errBackupDirectoryNotEmpty
+               ? kExitUsage
+               : code;
   }
+  const RestoreResult& stats = restored->engine;
   if (g.json()) {
     std::printf(
         "{\"ok\":true,\"to\":%s,\"log_bytes_replayed\":%llu,"
@@ -256,7 +129,16 @@ int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
         static_cast<unsigned long long>(stats.log_bytes_replayed),
         absl::ToDoubleSeconds(stats.replay_time));
   } else {
-    std::printf("%s\n", summary.c_str());
+    std::vector<std::string> dbs;
+    for (const auto& db : stats.databases) dbs.push_back(db.path);
+    std::printf(
+        "restored %s (%d %s, logs %u-%u) into %s: %s; replayed %.1f MiB of log "
+        "in %.2fs\n",
+        restored->instance.c_str(), restored->sets,
+        restored->sets == 1 ? "set" : "sets", restored->gen_low,
+        restored->gen_high, args.to.c_str(), absl::StrJoin(dbs, ", ").c_str(),
+        stats.log_bytes_replayed / 1048576.0,
+        absl::ToDoubleSeconds(stats.replay_time));
   }
   return kExitOk;
 }
@@ -285,9 +167,12 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   AddRepoFlags(cmd, &verify->repo, false);
   cmd->callback([&g, verify, run] {
     *run = [&g, verify] {
-      return WithSetsFromRepo(verify->repo, {&verify->dir}, [&] {
-        return RunVerify(g, verify->dir, verify->deep, verify->range);
-      });
+      return WithSetsFromRepo(
+          verify->repo, {&verify->dir},
+          [&] {
+            return RunVerify(g, verify->dir, verify->deep, verify->range);
+          },
+          /*verifying=*/true);
     };
   });
 
@@ -296,7 +181,15 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
       "restore",
       "Restore a full set (plus incremental sets) offline, or the set an "
       "ESE agent streamed (databases + logs, no manifest.json)");
-  cmd->add_option("DIR", restore->full, "Full backup set")->required();
+  cmd->add_option("DIR", restore->full,
+                  "Full backup set (with --repo: a set id; an incremental "
+                  "set brings its chain)");
+  auto set_id = std::make_shared<std::string>();
+  cmd->add_option("--set", *set_id,
+                  "With --repo: the set id (HOST/INSTANCE/SETNAME) to "
+                  "restore, instead of DIR; for an incremental set the full "
+                  "set and incrementals it builds on are found in the "
+                  "repository");
   cmd->add_option("--incremental", restore->incrementals,
                   "Incremental sets, oldest first");
   cmd->add_option("--to", restore->to, "Target directory (new or empty)")
@@ -306,8 +199,35 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   cmd->add_option("--repo", repo->url,
                   "DIR and --incremental are set ids in this repository");
   AddRepoFlags(cmd, repo.get(), false);
-  cmd->callback([&g, restore, repo, run] {
-    *run = [&g, restore, repo] {
+  cmd->callback([&g, restore, repo, set_id, run] {
+    *run = [&g, restore, repo, set_id]() -> int {
+      if (!set_id->empty()) {
+        if (!restore->full.empty() || repo->url.empty()) {
+          std::fprintf(stderr,
+                       "jetback: restore: --set ID goes with --repo URL and "
+                       "instead of DIR\n");
+          return kExitUsage;
+        }
+        restore->full = *set_id;
+      }
+      if (restore->full.empty()) {
+        std::fprintf(stderr,
+                     "jetback: restore: give DIR (or --repo URL "
+                     "--set ID)\n");
+        return kExitUsage;
+      }
+      if (!repo->url.empty() && restore->incrementals.empty()) {
+        // One set id: the repository knows its chain.
+        auto opened = OpenRepoFrom(*repo);
+        if (!opened.ok()) return ReportError("repository", opened.status());
+        auto chain = repo::ResolveChain(opened->get(), restore->full);
+        if (!chain.ok()) {
+          return ReportError(absl::StrCat("restore of set ", restore->full),
+                             chain.status());
+        }
+        restore->full = (*chain)[0];
+        restore->incrementals.assign(chain->begin() + 1, chain->end());
+      }
       std::vector<std::string*> sets = {&restore->full};
       for (std::string& inc : restore->incrementals) sets.push_back(&inc);
       return WithSetsFromRepo(*repo, sets,

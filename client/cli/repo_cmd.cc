@@ -12,22 +12,30 @@
 #include "absl/strings/str_format.h"
 #include "client/cli/commands.h"
 #include "client/cli/output.h"
-#include "client/cli/repository.h"
+#include "client/repo/backup_set.h"
+#include "client/repo/repository.h"
+#include "client/repo/set_codec.h"
 #include "jetback/status.h"
 
 namespace jetback::cli {
 
+using repo::Manifest;
+using repo::Repository;
+using repo::SetEntry;
+
 absl::StatusOr<std::unique_ptr<Repository>> OpenRepoFrom(
     const RepoFlags& flags) {
+  repo::RepoOptions options;
+  JB_ASSIGN_OR_RETURN(options.key,
+                      repo::RepoKey::FromFileOrEnv(flags.key_file));
   S3Config s3;
-  if (IsS3Url(flags.url)) {
+  if (repo::IsS3Url(flags.url)) {
     JB_ASSIGN_OR_RETURN(s3, S3ConfigFromEnv(flags.endpoint, flags.region));
   }
-  S3RepoOptions options;
   options.multipart.part_size =
       static_cast<size_t>(flags.part_size_mib * 1024 * 1024);
   options.multipart.concurrency = flags.upload_concurrency;
-  return OpenRepository(flags.url, s3, options);
+  return repo::OpenRepository(flags.url, s3, options);
 }
 
 void AddRepoFlags(CLI::App* cmd, RepoFlags* flags, bool with_upload_knobs) {
@@ -35,7 +43,14 @@ void AddRepoFlags(CLI::App* cmd, RepoFlags* flags, bool with_upload_knobs) {
                   "S3 endpoint URL (default $AWS_ENDPOINT_URL)");
   cmd->add_option("--region", flags->region,
                   "S3 region (default $AWS_REGION, else us-east-1)");
+  cmd->add_option("--key-file", flags->key_file,
+                  "Repository key (64 hex digits or base64 of 32 bytes); "
+                  "default $JETBACK_REPO_KEY. backup encrypts with it; "
+                  "verify and restore decrypt");
   if (!with_upload_knobs) return;
+  cmd->add_option("--compress", flags->compress,
+                  "none, zstd or zstd:LEVEL (1-19); default zstd:1 with "
+                  "--repo, none with --out");
   cmd->add_option("--part-size", flags->part_size_mib,
                   "S3 multipart part size, MiB (S3 needs >= 5)")
       ->check(CLI::Range(5.0, 5120.0));
@@ -46,10 +61,24 @@ void AddRepoFlags(CLI::App* cmd, RepoFlags* flags, bool with_upload_knobs) {
 
 int WithSetsFromRepo(const RepoFlags& flags,
                      const std::vector<std::string*>& set_ids,
-                     const std::function<int()>& body) {
-  if (flags.url.empty()) return body();
-  auto repo = OpenRepoFrom(flags);
-  if (!repo.ok()) return ReportError("repository", repo.status());
+                     const std::function<int()>& body, bool verifying) {
+  std::unique_ptr<Repository> repo;
+  std::shared_ptr<const repo::RepoKey> key;
+  if (flags.url.empty()) {
+    bool encoded = false;
+    for (const std::string* dir : set_ids) {
+      auto manifest = repo::ReadManifest(*dir);
+      encoded = encoded || (manifest.ok() && repo::IsEncoded(*manifest));
+    }
+    if (!encoded) return body();
+    auto loaded = repo::RepoKey::FromFileOrEnv(flags.key_file);
+    if (!loaded.ok()) return ReportError("key", loaded.status());
+    key = *std::move(loaded);
+  } else {
+    auto opened = OpenRepoFrom(flags);
+    if (!opened.ok()) return ReportError("repository", opened.status());
+    repo = *std::move(opened);
+  }
   namespace fs = std::filesystem;
   std::string staging =
       (fs::temp_directory_path() / "jetback-staging-XXXXXX").string();
@@ -63,10 +92,18 @@ int WithSetsFromRepo(const RepoFlags& flags,
     const std::string dir = absl::StrCat(staging, "/", i);
     std::error_code ec;
     fs::create_directory(dir, ec);
-    auto local = (*repo)->LocalCopy(*set_ids[i], dir);
+    auto local = repo != nullptr
+                     ? repo->LocalCopy(*set_ids[i], dir)
+                     : repo::PlainSetDir(*set_ids[i], key.get(), dir);
     if (!local.ok()) {
-      code = ReportError(absl::StrCat("set ", *set_ids[i], " in ", flags.url),
-                         local.status());
+      code = ReportError(
+          repo != nullptr ? absl::StrCat("set ", *set_ids[i], " in ", flags.url)
+                          : absl::StrCat("set ", *set_ids[i]),
+          local.status());
+      if (verifying &&
+          JetErrOf(local.status()) == jet::JET_errReadVerifyFailure) {
+        code = kExitVerifyFailed;
+      }
     } else {
       *set_ids[i] = *local;
     }

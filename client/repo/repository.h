@@ -1,8 +1,8 @@
-// File: client/cli/repository.h
+// File: client/repo/repository.h
 //
 // Where backup sets live: a repository holds sets, a set is written file by
 // file and becomes visible only when its manifest is written, last. Two
-// implementations: a local directory (cli/backup_set.h: .part files,
+// implementations: a local directory (repo/backup_set.h: .part files,
 // O_DIRECT, fsync, rename) and S3-compatible object storage (each file an
 // object, uploaded in parts with several in flight; the manifest object
 // last). Both layouts: engine/BACKUP_SET_FORMAT.md.
@@ -11,11 +11,11 @@
 // id inside a repository is HOST/INSTANCE/SETNAME, so hosts can share one
 // bucket without collisions.
 //
-// Errors are JET_ERR statuses (cli/backup_set.h, client/s3_client.h).
+// Errors are JET_ERR statuses (repo/backup_set.h, client/s3_client.h).
 // Thread-safety: none; one backup drives one SetWriter.
 
-#ifndef JETBACK_CLIENT_CLI_REPOSITORY_H_
-#define JETBACK_CLIENT_CLI_REPOSITORY_H_
+#ifndef JETBACK_CLIENT_REPO_REPOSITORY_H_
+#define JETBACK_CLIENT_REPO_REPOSITORY_H_
 
 #include <cstdint>
 #include <memory>
@@ -24,10 +24,12 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "cli/manifest.pb.h"
 #include "client/s3_client.h"
+#include "repo/manifest.pb.h"
 
-namespace jetback::cli {
+namespace jetback::repo {
+
+class RepoKey;  // repo/set_codec.h
 
 // One file of a set being written. Destroying it uncommitted abandons it
 // (deletes the .part file, aborts the multipart upload).
@@ -42,6 +44,9 @@ class SetFile {
   // Lower-case hex; valid after Commit (SHA-256 only when asked for).
   virtual const std::string& xxh3_128_hex() const = 0;
   virtual const std::string& sha256_hex() const = 0;
+  // After Commit: records how the file is stored (codec, stored size and
+  // digest) in its manifest entry; nothing for a file stored as streamed.
+  virtual void AddStorageTo(ManifestFile* entry) const {}
 };
 
 // A set being written. Nothing is visible as a set before Finish.
@@ -72,8 +77,10 @@ struct SetEntry {
 };
 
 // Knobs of the S3 repository (besides the S3Config).
-struct S3RepoOptions {
+struct RepoOptions {
   S3MultipartOptions multipart;
+  // Decodes encrypted sets in LocalCopy (repo/set_codec.h); may be null.
+  std::shared_ptr<const RepoKey> key;
 };
 
 class Repository {
@@ -86,9 +93,11 @@ class Repository {
   // `id_prefix`, in id order.
   virtual absl::StatusOr<std::vector<SetEntry>> ListSets(
       const std::string& id_prefix) = 0;
-  // A local directory holding set `id` for verify / restore: the set's own
-  // directory, or `staging` (an empty directory) after downloading into it.
-  // -1811 when there is no complete set `id`.
+  // A local directory holding set `id` as plain files for verify /
+  // restore: the set's own directory, or `staging` (an empty directory)
+  // after downloading and decoding into it (RepoOptions::key for an
+  // encrypted set: set_codec.h errors). -1811 when there is no complete
+  // set `id`.
   virtual absl::StatusOr<std::string> LocalCopy(const std::string& id,
                                                 const std::string& staging) = 0;
   // Removes the set: the manifest first, so it stops being a set at once.
@@ -104,7 +113,7 @@ class Repository {
 // Opens the repository at `url`. For s3:// the S3Config gives the endpoint,
 // region and keys. -1003 for an address it does not understand.
 absl::StatusOr<std::unique_ptr<Repository>> OpenRepository(
-    const std::string& url, const S3Config& s3, const S3RepoOptions& options);
+    const std::string& url, const S3Config& s3, const RepoOptions& options);
 
 // True for addresses OpenRepository takes as S3.
 bool IsS3Url(absl::string_view url);
@@ -112,6 +121,6 @@ bool IsS3Url(absl::string_view url);
 // "20261202T031500Z-full": sortable by time, unique per second and kind.
 std::string NewSetName(absl::string_view kind);
 
-}  // namespace jetback::cli
+}  // namespace jetback::repo
 
-#endif  // JETBACK_CLIENT_CLI_REPOSITORY_H_
+#endif  // JETBACK_CLIENT_REPO_REPOSITORY_H_

@@ -4,17 +4,18 @@
 // or interruption ends the backup with End(abort) and abandons the set, so
 // nothing that looks complete is left behind.
 
-#include "client/cli/backup_run.h"
+#include "client/repo/backup_run.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "client/cli/backup_set.h"
+#include "client/repo/backup_set.h"
+#include "client/repo/restore_chain.h"
 #include "jetback/esent.h"
 #include "jetback/status.h"
 
-namespace jetback::cli {
+namespace jetback::repo {
 
 absl::Status InterruptedStatus() {
   return JetStatus(jet::JET_errBackupAbortByCaller, "interrupted (Ctrl-C)");
@@ -31,7 +32,7 @@ BackupRun::BackupRun(Client* client, BackupOptions options,
 
 absl::Status BackupRun::Run() {
   start_ = absl::Now();
-  manifest_.set_format_version(1);
+  manifest_.set_format_version(kManifestFormatVersion);
   manifest_.set_instance(options_.instance);
   manifest_.set_kind(options_.incremental ? "incremental" : "full");
   manifest_.set_server(client_->server());
@@ -62,8 +63,17 @@ absl::Status BackupRun::Stream() {
   manifest_.set_page_size(begun.page_size());
   if (interrupted()) return InterruptedStatus();
   if (set_ == nullptr) {
+    if (options_.incremental) {
+      // The chain a restore of this set follows (repo/restore_chain.h).
+      JB_ASSIGN_OR_RETURN(
+          std::string base,
+          LatestSetOf(repo_, set_id_.substr(0, set_id_.rfind('/') + 1)));
+      manifest_.set_base_set(base);
+    }
     JB_ASSIGN_OR_RETURN(set_, repo_->CreateSet(set_id_));
   }
+  // The backup id binds each encrypted file to this set.
+  set_ = EncodingSetWriter(std::move(set_), options_.encode, begun.backup_id());
 
   if (!options_.incremental) {
     JB_ASSIGN_OR_RETURN(std::vector<std::string> databases,
@@ -159,7 +169,8 @@ absl::Status BackupRun::CopyFile(const std::string& source,
   file->set_xxh3_128((*writer)->xxh3_128_hex());
   file->set_sha256((*writer)->sha256_hex());
   file->set_source(source);
+  (*writer)->AddStorageTo(file);
   return absl::OkStatus();
 }
 
-}  // namespace jetback::cli
+}  // namespace jetback::repo

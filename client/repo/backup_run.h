@@ -1,4 +1,4 @@
-// File: client/cli/backup_run.h
+// File: client/repo/backup_run.h
 //
 // One backup of an instance into a set: the sequence of the ESE streaming
 // backup API over a Client, each file streamed into a SetFile and committed
@@ -6,12 +6,12 @@
 // is argument parsing and printing around it.
 //
 // Errors: the daemon's JET_ERR statuses (-801 with reason and initiator
-// when stopped), the set's (cli/repository.h), -800 when interrupted. On
+// when stopped), the set's (repo/repository.h), -800 when interrupted. On
 // any error the backup is ended with EndBackup(abort) and the set abandoned.
 // Thread-safety: one thread; `interrupted` may be set from anywhere.
 
-#ifndef JETBACK_CLIENT_CLI_BACKUP_RUN_H_
-#define JETBACK_CLIENT_CLI_BACKUP_RUN_H_
+#ifndef JETBACK_CLIENT_REPO_BACKUP_RUN_H_
+#define JETBACK_CLIENT_REPO_BACKUP_RUN_H_
 
 #include <atomic>
 #include <cstdint>
@@ -22,11 +22,12 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "cli/manifest.pb.h"
-#include "client/cli/repository.h"
+#include "client/repo/repository.h"
+#include "client/repo/set_codec.h"
 #include "jetback/client.h"
+#include "repo/manifest.pb.h"
 
-namespace jetback::cli {
+namespace jetback::repo {
 
 struct BackupOptions {
   std::string instance;
@@ -35,6 +36,8 @@ struct BackupOptions {
   bool sha256 = false;         // also record SHA-256 per file
   uint64_t max_rate = 0;       // bytes/s the daemon paces at; 0: none
   std::string agent;           // BeginBackup's agent name
+  // How the set's files are stored: compression, encryption (set_codec.h).
+  EncodeOptions encode;
   // Checked between files and by ReadFile; when set the run ends with -800.
   const std::atomic<bool>* interrupted = nullptr;
   // After each chunk: file name, its bytes done, its size, all bytes so far.
@@ -83,6 +86,6 @@ class BackupRun {
   const std::string set_id_;
 };
 
-}  // namespace jetback::cli
+}  // namespace jetback::repo
 
-#endif  // JETBACK_CLIENT_CLI_BACKUP_RUN_H_
+#endif  // JETBACK_CLIENT_REPO_BACKUP_RUN_H_

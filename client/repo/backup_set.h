@@ -1,4 +1,4 @@
-// File: client/cli/backup_set.h
+// File: client/repo/backup_set.h
 //
 // The on-disk backup set `jetback backup` writes and `verify` / `restore`
 // read. Layout (format_version 1), everything flat in one directory so the
@@ -11,8 +11,8 @@
 // fsynced. Errors are JET_ERR statuses: -504 non-empty output directory,
 // -1808 disk full, -1811 missing file, -1022 other I/O.
 
-#ifndef JETBACK_CLIENT_CLI_BACKUP_SET_H_
-#define JETBACK_CLIENT_CLI_BACKUP_SET_H_
+#ifndef JETBACK_CLIENT_REPO_BACKUP_SET_H_
+#define JETBACK_CLIENT_REPO_BACKUP_SET_H_
 
 #include <cstdint>
 #include <cstdlib>
@@ -25,13 +25,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "cli/manifest.pb.h"
 #include "client/digests.h"
 #include "jetback/mutex.h"
+#include "repo/manifest.pb.h"
 
-namespace jetback::cli {
+namespace jetback::repo {
 
 inline constexpr char kManifestName[] = "manifest.json";
+// The format_version new manifests get (repo/manifest.proto); 1 is read too.
+inline constexpr uint32_t kManifestFormatVersion = 2;
 inline constexpr char kPartSuffix[] = ".part";
 
 // Makes `dir` ready to receive a set: creates it (and parents) when missing;
@@ -201,6 +203,6 @@ std::string FileNameOf(absl::string_view path);
 // RFC 3339 UTC timestamp of now.
 std::string NowRfc3339();
 
-}  // namespace jetback::cli
+}  // namespace jetback::repo
 
-#endif  // JETBACK_CLIENT_CLI_BACKUP_SET_H_
+#endif  // JETBACK_CLIENT_REPO_BACKUP_SET_H_

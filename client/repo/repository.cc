@@ -1,7 +1,7 @@
 // Repository addresses and the local-directory repository: each set a
 // directory ROOT/HOST/INSTANCE/SETNAME written as `backup --out` writes one.
 
-#include "client/cli/repository.h"
+#include "client/repo/repository.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -12,15 +12,16 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "client/cli/backup_set.h"
+#include "client/repo/backup_set.h"
+#include "client/repo/set_codec.h"
 #include "jetback/status.h"
 
-namespace jetback::cli {
+namespace jetback::repo {
 
 // In s3_repository.cc.
 absl::StatusOr<std::unique_ptr<Repository>> OpenS3Repository(
     const std::string& bucket, const std::string& prefix, const S3Config& s3,
-    const S3RepoOptions& options);
+    const RepoOptions& options);
 
 namespace {
 
@@ -115,7 +116,8 @@ absl::Status CheckSetId(const std::string& id) {
 
 class LocalRepository : public Repository {
  public:
-  explicit LocalRepository(std::string root) : root_(std::move(root)) {}
+  LocalRepository(std::string root, const RepoOptions& options)
+      : root_(std::move(root)), options_(options) {}
 
   absl::StatusOr<std::unique_ptr<SetWriter>> CreateSet(
       const std::string& id) override {
@@ -148,7 +150,9 @@ class LocalRepository : public Repository {
           auto manifest = ReadManifest(set.path().string());
           if (!manifest.ok()) continue;  // incomplete: not a set
           SetEntry entry{id, set.path().string(), 0, *std::move(manifest)};
-          for (const auto& f : entry.manifest.files()) entry.bytes += f.size();
+          for (const auto& f : entry.manifest.files()) {
+            entry.bytes += f.stored_size() != 0 ? f.stored_size() : f.size();
+          }
           out.push_back(std::move(entry));
         }
       }
@@ -159,11 +163,10 @@ class LocalRepository : public Repository {
   }
 
   absl::StatusOr<std::string> LocalCopy(const std::string& id,
-                                        const std::string&) override {
+                                        const std::string& staging) override {
     JB_RETURN_IF_ERROR(CheckSetId(id));
     const std::string dir = absl::StrCat(root_, "/", id);
-    JB_RETURN_IF_ERROR(ReadManifest(dir).status());
-    return dir;
+    return PlainSetDir(dir, options_.key.get(), staging, id);
   }
 
   absl::Status DeleteSet(const std::string& id) override {
@@ -192,6 +195,7 @@ class LocalRepository : public Repository {
 
  private:
   const std::string root_;
+  const RepoOptions options_;
 };
 
 }  // namespace
@@ -204,7 +208,7 @@ std::unique_ptr<SetWriter> LocalSetWriter(const std::string& dir,
 bool IsS3Url(absl::string_view url) { return absl::StartsWith(url, "s3://"); }
 
 absl::StatusOr<std::unique_ptr<Repository>> OpenRepository(
-    const std::string& url, const S3Config& s3, const S3RepoOptions& options) {
+    const std::string& url, const S3Config& s3, const RepoOptions& options) {
   absl::string_view rest = url;
   if (absl::ConsumePrefix(&rest, "s3://")) {
     std::vector<std::string> parts =
@@ -235,7 +239,7 @@ absl::StatusOr<std::unique_ptr<Repository>> OpenRepository(
   }
   std::string root(rest);
   while (root.size() > 1 && root.back() == '/') root.pop_back();
-  return std::make_unique<LocalRepository>(root);
+  return std::make_unique<LocalRepository>(root, options);
 }
 
 std::string NewSetName(absl::string_view kind) {
@@ -244,4 +248,4 @@ std::string NewSetName(absl::string_view kind) {
       kind);
 }
 
-}  // namespace jetback::cli
+}  // namespace jetback::repo

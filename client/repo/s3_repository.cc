@@ -13,12 +13,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/cli/backup_set.h"
-#include "client/cli/repository.h"
 #include "client/digests.h"
+#include "client/repo/backup_set.h"
+#include "client/repo/repository.h"
+#include "client/repo/set_codec.h"
 #include "jetback/status.h"
 
-namespace jetback::cli {
+namespace jetback::repo {
 namespace {
 
 class S3SetFile : public SetFile {
@@ -114,7 +115,7 @@ class S3SetWriter : public SetWriter {
 class S3Repository : public Repository {
  public:
   S3Repository(std::string bucket, std::string prefix, const S3Config& s3,
-               const S3RepoOptions& options)
+               const RepoOptions& options)
       : bucket_(std::move(bucket)),
         prefix_(prefix.empty() ? "" : prefix + "/"),
         client_(s3),
@@ -168,12 +169,13 @@ class S3Repository : public Repository {
   absl::StatusOr<std::string> LocalCopy(const std::string& id,
                                         const std::string& staging) override {
     JB_ASSIGN_OR_RETURN(Manifest manifest, ReadManifestOf(id));
+    JB_RETURN_IF_ERROR(CheckManifestKey(manifest, options_.key.get(), id));
     for (const ManifestFile& file : manifest.files()) {
-      JB_RETURN_IF_ERROR(Download(SetPrefix(id) + file.name(),
+      JB_RETURN_IF_ERROR(Download(manifest, file, SetPrefix(id) + file.name(),
                                   absl::StrCat(staging, "/", file.name())));
     }
     // The manifest last, as in a set directory written by backup.
-    JB_RETURN_IF_ERROR(WriteManifest(staging, manifest));
+    JB_RETURN_IF_ERROR(WriteManifest(staging, PlainManifest(manifest)));
     return staging;
   }
 
@@ -221,45 +223,66 @@ class S3Repository : public Repository {
     return ManifestFromJson(*json, Location(id) + kManifestName);
   }
 
-  absl::Status Download(const std::string& key, const std::string& path) {
+  // The object `key` into `path`, decoded as the manifest says.
+  absl::Status Download(const Manifest& manifest, const ManifestFile& file,
+                        const std::string& key, const std::string& path) {
     int fd =
         ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) {
       return JetStatus(jet::JET_errDiskIO,
                        absl::StrCat("cannot create ", path));
     }
-    absl::Status status =
-        client_.GetObject(bucket_, key, [&](absl::string_view data) {
-          while (!data.empty()) {
-            ssize_t n = ::write(fd, data.data(), data.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) {
-              return JetStatus(
-                  errno == ENOSPC ? jet::JET_errDiskFull : jet::JET_errDiskIO,
-                  absl::StrCat("writing ", path));
-            }
-            data.remove_prefix(static_cast<size_t>(n));
-          }
-          return absl::OkStatus();
+    auto write = [&](absl::string_view data) {
+      while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          return JetStatus(
+              errno == ENOSPC ? jet::JET_errDiskFull : jet::JET_errDiskIO,
+              absl::StrCat("writing ", path));
+        }
+        data.remove_prefix(static_cast<size_t>(n));
+      }
+      return absl::OkStatus();
+    };
+    absl::Status status;
+    if (IsEncoded(manifest, file)) {
+      auto decoder =
+          FileDecoder::Create(manifest, file, options_.key.get(), write);
+      status = decoder.status();
+      if (status.ok()) {
+        status = client_.GetObject(bucket_, key, [&](absl::string_view data) {
+          return (*decoder)->Update(data);
         });
+      }
+      if (status.ok()) status = (*decoder)->Finish();
+      if (!status.ok() && JetErrOf(status) == jet::JET_errReadVerifyFailure) {
+        status = JetStatus(
+            jet::JET_errReadVerifyFailure,
+            absl::StrCat("s3://", bucket_, "/", key, ": ", status.message()));
+      }
+    } else {
+      status = client_.GetObject(bucket_, key, write);
+    }
     if (::close(fd) != 0 && status.ok()) {
       status = JetStatus(jet::JET_errDiskIO, absl::StrCat("closing ", path));
     }
+    if (!status.ok()) ::unlink(path.c_str());  // never leave wrong bytes
     return status;
   }
 
   const std::string bucket_;
   const std::string prefix_;  // "" or "PREFIX/"
   S3Client client_;
-  const S3RepoOptions options_;
+  const RepoOptions options_;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Repository>> OpenS3Repository(
     const std::string& bucket, const std::string& prefix, const S3Config& s3,
-    const S3RepoOptions& options) {
+    const RepoOptions& options) {
   return std::make_unique<S3Repository>(bucket, prefix, s3, options);
 }
 
-}  // namespace jetback::cli
+}  // namespace jetback::repo

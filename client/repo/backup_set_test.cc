@@ -1,4 +1,4 @@
-#include "client/cli/backup_set.h"
+#include "client/repo/backup_set.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "jetback/status.h"
 
-namespace jetback::cli {
+namespace jetback::repo {
 namespace {
 
 namespace fs = std::filesystem;
@@ -303,4 +303,4 @@ TEST(FileNameOfTest, LastComponent) {
 }
 
 }  // namespace
-}  // namespace jetback::cli
+}  // namespace jetback::repo

@@ -1,4 +1,4 @@
-#include "client/cli/backup_set.h"
+#include "client/repo/backup_set.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "jetback/status.h"
 
-namespace jetback::cli {
+namespace jetback::repo {
 namespace {
 
 absl::Status ErrnoStatus(int err, absl::string_view what,
@@ -357,7 +357,8 @@ absl::StatusOr<Manifest> ManifestFromJson(const std::string& json,
         jet::JET_errInvalidParameter,
         absl::StrCat(path, " does not parse: ", parsed.message().as_string()));
   }
-  if (manifest.format_version() != 1) {
+  if (manifest.format_version() != 1 &&
+      manifest.format_version() != kManifestFormatVersion) {
     return JetStatus(jet::JET_errInvalidParameter,
                      absl::StrCat(path, ": unknown format_version ",
                                   manifest.format_version()));
@@ -427,20 +428,30 @@ std::vector<FileProblem> CheckSetFiles(const std::string& dir,
       problems.push_back({file.name(), "missing"});
       continue;
     }
-    if (static_cast<uint64_t>(st.st_size) != file.size()) {
+    // A compressed or encrypted file is checked as stored; its contents
+    // are checked when it is decoded (repo/set_codec.h).
+    const bool as_stored = !file.stored_xxh3_128().empty();
+    const uint64_t size = as_stored ? file.stored_size() : file.size();
+    if (static_cast<uint64_t>(st.st_size) != size) {
       problems.push_back(
-          {file.name(),
-           absl::StrCat("size ", st.st_size, ", manifest says ", file.size())});
+          {file.name(), absl::StrCat("size ", st.st_size, ", manifest says ",
+                                     size, as_stored ? " (stored)" : "")});
       continue;
     }
     if (file.xxh3_128().empty() && file.sha256().empty()) {
       problems.push_back({file.name(), "the manifest records no digest"});
       continue;
     }
-    auto digests = DigestFile(path, !file.sha256().empty());
+    auto digests = DigestFile(path, !as_stored && !file.sha256().empty());
     if (!digests.ok()) {
       problems.push_back(
           {file.name(), std::string(digests.status().message())});
+    } else if (as_stored) {
+      if (digests->xxh3_128 != file.stored_xxh3_128()) {
+        problems.push_back({file.name(),
+                            "XXH3-128 of the stored bytes differs from the "
+                            "manifest (file changed)"});
+      }
     } else if (!file.xxh3_128().empty() &&
                digests->xxh3_128 != file.xxh3_128()) {
       problems.push_back(
@@ -482,4 +493,4 @@ std::string NowRfc3339() {
                           absl::UTCTimeZone());
 }
 
-}  // namespace jetback::cli
+}  // namespace jetback::repo
