@@ -4,6 +4,7 @@
 //
 //   jetback_replay_bench [--dir DIR] [--log-mib N] [--runs N]
 //                        [--modes before,through,coalesced,direct]
+//                        [--keep 1]   (keeps DIR; a kept DIR is reused)
 //
 // Generates N MiB of log once (random 1 KiB puts, 32 KiB pages), then per
 // run copies the archived generations and the database into a fresh
@@ -42,9 +43,12 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 uint64_t DirBytes(const std::string& dir) {
+  // The log rolls meanwhile: files come and go between listing and stat.
   uint64_t n = 0;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    if (e.is_regular_file()) n += e.file_size();
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const uint64_t size = e.file_size(ec);
+    if (!ec) n += size;
   }
   return n;
 }
@@ -110,12 +114,14 @@ int main(int argc, char** argv) {
   uint64_t log_mib = 1024;
   int runs = 3;
   std::string modes = "before,through,coalesced,direct";
+  bool keep = false;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--dir") dir = argv[i + 1];
     if (a == "--log-mib") log_mib = std::strtoull(argv[i + 1], nullptr, 10);
     if (a == "--runs") runs = std::atoi(argv[i + 1]);
     if (a == "--modes") modes = argv[i + 1];
+    if (a == "--keep") keep = std::atoi(argv[i + 1]) != 0;
   }
   if (dir.empty()) {
     char tmpl[] = "/tmp/jetback_replay_bench_XXXXXX";
@@ -125,7 +131,12 @@ int main(int argc, char** argv) {
   fs::create_directories(gen_dir);
   uint64_t signature = 0;
   uint32_t gen_high = 0;
-  if (!Generate(gen_dir, log_mib, &gen_high)) {
+  if (fs::exists(gen_dir + "/bench.edb")) {
+    while (fs::exists(gen_dir + "/logs/" +
+                      jetback::format::ArchiveLogName("E00", gen_high + 1))) {
+      ++gen_high;
+    }
+  } else if (!Generate(gen_dir, log_mib, &gen_high)) {
     std::fprintf(stderr, "replay_bench: generating the log failed\n");
     return 1;
   }
@@ -184,6 +195,6 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
   }
-  fs::remove_all(dir);
+  if (!keep) fs::remove_all(dir);
   return 0;
 }

@@ -46,7 +46,7 @@ struct RestoreReplayOptions {
   uint32_t gen_high = 0;  // last archive generation to replay
   std::vector<RestoreReplayTarget> targets;  // databases not listed are skipped
   std::function<void(uint32_t gen)> progress;
-  ReplayWrites writes = ReplayWrites::kDirect;
+  ReplayWrites writes = ReplayWrites::kCoalesced;
   bool read_ahead = true;  // the next generation read while one replays
   size_t write_budget_bytes = size_t{128} << 20;  // pending images, kCoalesced
 };
