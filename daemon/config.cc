@@ -292,6 +292,9 @@ absl::Status ParseRoot(const toml::table& root, const std::string& override,
     v = config->grpc_max_threads;
     JB_RETURN_IF_ERROR(s.Int("grpc_max_threads", 8, 1024, &v));
     config->grpc_max_threads = static_cast<int>(v);
+    v = config->background_threads;
+    JB_RETURN_IF_ERROR(s.Int("background_threads", 0, 64, &v));
+    config->background_threads = static_cast<int>(v);
     v = absl::ToInt64Milliseconds(config->keepalive);
     JB_RETURN_IF_ERROR(s.Int("keepalive_ms", 1000, 7200000, &v));
     config->keepalive = absl::Milliseconds(v);

@@ -96,6 +96,9 @@ struct DaemonConfig {
   // daemon's memory under hostile input (README, "Memory bound").
   uint64_t grpc_memory_bytes = 64 << 20;
   int grpc_max_threads = 64;
+  // Threads flushing and checkpointing every instance (a shared pool; extra
+  // ones only while a flush stalls). 0: min(2, cores).
+  int background_threads = 0;
   absl::Duration keepalive = absl::Seconds(30);
   // [metrics] listen: "IPv4:PORT" of the Prometheus endpoint (GET
   // /metrics); empty (the default): no endpoint. Port 0 picks one (logged).

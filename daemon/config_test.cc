@@ -91,6 +91,7 @@ data = []
 [limits]
 max_streams = 4
 reader_nice = 19
+background_threads = 3
 [[instances]]
 name = "a"
 page_size = 4096
@@ -112,6 +113,7 @@ log_dir = "/logs/b"
   EXPECT_EQ(c->lease, absl::Seconds(5));
   EXPECT_EQ(c->max_streams, 4);
   EXPECT_EQ(c->reader_nice, 19);
+  EXPECT_EQ(c->background_threads, 3);
   EXPECT_EQ(c->roles.stop, std::vector<std::string>{"cert:ops"});
   EXPECT_TRUE(c->instances[0].circular_logging);
   EXPECT_EQ(c->instances[0].page_size, 4096u);

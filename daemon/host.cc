@@ -36,7 +36,9 @@ absl::Status EnsureTables(Database* db,
 
 }  // namespace
 
-Host::Host(DaemonConfig config) : config_(std::move(config)) {}
+Host::Host(DaemonConfig config)
+    : config_(std::move(config)),
+      pool_(BackgroundPool::Options{.threads = config_.background_threads}) {}
 
 Host::~Host() { Close(); }
 
@@ -60,6 +62,7 @@ absl::Status Host::Start() {
     options.page_size = ic.page_size;
     options.log_file_size = ic.log_file_size;
     options.circular_logging = ic.circular_logging;
+    options.background_pool = &pool_;
     JB_ASSIGN_OR_RETURN(Instance * instance, registry_.Create(options));
     JB_RETURN_IF_ERROR(instance->Init());
     for (const std::string& name : ic.databases) {

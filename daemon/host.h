@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "daemon/config.h"
+#include "jetback/background_pool.h"
 #include "jetback/backup.h"
 #include "jetback/instance.h"
 #include "jetback/mutex.h"
@@ -100,6 +101,8 @@ class Host {
   void AbortStreams(HostedInstance* hosted, const absl::Status& why);
 
   const DaemonConfig config_;
+  // Before registry_: the instances' flusher runs on it until they are gone.
+  BackgroundPool pool_;
   InstanceRegistry registry_;
   std::vector<std::unique_ptr<HostedInstance>> hosted_;
   jetback::Mutex mu_;

@@ -140,28 +140,18 @@ void InstanceImpl::LeadBatch(std::vector<Request*>& batch) {
     db->tree_mu().Unlock();
     kick = kick || db->dirty_pages() > options_.cache_pages / 2;
   }
-  if (kick) {
-    jetback::MutexLock lock(&flusher_mu_);
-    flusher_kick_ = true;
-  }
+  if (kick) KickFlusher();
 }
 
-void InstanceImpl::FlusherLoop() {
-  while (true) {
-    {
-      jetback::MutexLock lock(&flusher_mu_);
-      auto wake = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flusher_mu_) {
-        return flusher_stop_ || flusher_kick_;
-      };
-      flusher_mu_.AwaitWithTimeout(jetback::Condition(&wake),
-                                   options_.flush_interval);
-      if (flusher_stop_) return;
-      flusher_kick_ = false;
-    }
-    // Errors (e.g. a full disk) leave pages dirty; the next round retries
-    // and the checkpoint stays where it is meanwhile.
-    Checkpoint().IgnoreError();
-  }
+void InstanceImpl::KickFlusher() {
+  jetback::ReaderMutexLock lock(&flush_mu_);
+  if (flush_task_ != nullptr) pool_->Kick(flush_task_);
+}
+
+void InstanceImpl::FlushRound() {
+  // Errors (e.g. a full disk) leave pages dirty; the next round retries
+  // and the checkpoint stays where it is meanwhile.
+  Checkpoint().IgnoreError();
 }
 
 absl::Status InstanceImpl::Checkpoint() {

@@ -58,6 +58,8 @@ class InstanceImpl::SourceView : public BackupSource {
 InstanceImpl::InstanceImpl(InstanceOptions options)
     : Instance(std::move(options)),
       env_(options_.env != nullptr ? options_.env : Env::Default()),
+      pool_(options_.background_pool != nullptr ? options_.background_pool
+                                                : BackgroundPool::Default()),
       source_(std::make_unique<SourceView>(this)),
       backup_(NewBackupEngine(source_.get())) {}
 
@@ -106,10 +108,9 @@ absl::Status InstanceImpl::Init() {
     return s;
   }
   {
-    jetback::MutexLock lock(&flusher_mu_);
-    flusher_stop_ = false;
+    jetback::MutexLock lock(&flush_mu_);
+    flush_task_ = pool_->Add([this] { FlushRound(); }, options_.flush_interval);
   }
-  flusher_ = std::thread([this] { FlusherLoop(); });
   initialized_.store(true);
   return absl::OkStatus();
 }
@@ -373,11 +374,15 @@ Database* InstanceImpl::FindDatabase(absl::string_view path_or_name) {
 }
 
 void InstanceImpl::StopFlusher() {
+  // Waits for a round in progress, as joining the old per-instance thread
+  // did.
+  BackgroundPool::Task* task;
   {
-    jetback::MutexLock lock(&flusher_mu_);
-    flusher_stop_ = true;
+    jetback::MutexLock lock(&flush_mu_);
+    task = flush_task_;
+    flush_task_ = nullptr;
   }
-  if (flusher_.joinable()) flusher_.join();
+  if (task != nullptr) pool_->Remove(task);
 }
 
 void InstanceImpl::Shutdown(bool clean) {
@@ -465,7 +470,8 @@ absl::Status InstanceImpl::Probe() {
   { jetback::MutexLock lock(&queue_mu_); }
   { jetback::MutexLock lock(&ckpt_mu_); }
   { jetback::MutexLock lock(&ckpt_file_mu_); }
-  { jetback::MutexLock lock(&flusher_mu_); }
+  { jetback::MutexLock lock(&flush_mu_); }
+  pool_->Probe();
   backup_->Progress();  // the backup engine's state and stop locks
   if (log_ == nullptr || log_->failed()) {
     return JetStatus(jet::JET_errInstanceUnavailable,

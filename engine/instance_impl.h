@@ -18,13 +18,13 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "engine/backup_source.h"
 #include "engine/database_impl.h"
 #include "engine/log.h"
+#include "jetback/background_pool.h"
 #include "jetback/backup.h"
 #include "jetback/instance.h"
 #include "jetback/mutex.h"
@@ -110,7 +110,8 @@ class InstanceImpl : public Instance, public CommitPipeline {
                                             bool recovered);
   absl::Status Submit(Request* request);
   void LeadBatch(std::vector<Request*>& batch);
-  void FlusherLoop();
+  void FlushRound();
+  void KickFlusher();
   // Flushes every database and writes a checkpoint at the oldest position
   // still needed; removes old generations with circular logging.
   absl::Status Checkpoint();
@@ -122,6 +123,7 @@ class InstanceImpl : public Instance, public CommitPipeline {
       ABSL_SHARED_LOCKS_REQUIRED(dbs_mu_);
 
   Env* env_;
+  BackgroundPool* pool_;
   std::unique_ptr<SourceView> source_;
   std::unique_ptr<BackupEngine> backup_;
   std::atomic<bool> initialized_{false};
@@ -154,10 +156,11 @@ class InstanceImpl : public Instance, public CommitPipeline {
   uint64_t last_redo_lsn_ = 0;  // guarded by ckpt_file_mu_
   jetback::Mutex ckpt_file_mu_ ABSL_ACQUIRED_AFTER(ckpt_mu_);
 
-  jetback::Mutex flusher_mu_;
-  bool flusher_stop_ ABSL_GUARDED_BY(flusher_mu_) = false;
-  bool flusher_kick_ ABSL_GUARDED_BY(flusher_mu_) = false;
-  std::thread flusher_;
+  // The periodic flush + checkpoint, run by the shared pool_ (an idle
+  // instance owns no thread). Set by Init, cleared by StopFlusher; a kick
+  // reads it under the shared lock so Remove never frees it under a Kick.
+  jetback::Mutex flush_mu_;
+  BackgroundPool::Task* flush_task_ ABSL_GUARDED_BY(flush_mu_) = nullptr;
 };
 
 }  // namespace jetback

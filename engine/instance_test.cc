@@ -1,5 +1,7 @@
 #include "jetback/instance.h"
 
+#include <dirent.h>
+
 #include <atomic>
 #include <map>
 #include <string>
@@ -10,6 +12,7 @@
 #include "engine/format.h"
 #include "engine/test_util.h"
 #include "gtest/gtest.h"
+#include "jetback/background_pool.h"
 #include "jetback/backup.h"
 #include "jetback/env.h"
 
@@ -380,6 +383,64 @@ TEST_F(InstanceTest, ConcurrentCommitsReadersAndBackupReads) {
     return true;
   }));
   EXPECT_EQ(n, 4 * 60 * 3);
+}
+
+int ProcessThreads() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n;
+}
+
+// Issue 18: idle instances cost no threads of their own, and each one's
+// background flush still happens (its checkpoint follows the log).
+TEST(InstanceThreadsTest, ManyInstancesShareTheBackgroundThreads) {
+  TempDir dir;
+  // A sanitizer's own background thread starts with the first thread
+  // created: let that happen before counting.
+  std::thread([] {}).join();
+  const int before = ProcessThreads();
+  // A stall would add workers on purpose; this test counts the steady ones.
+  BackgroundPool pool({.threads = 2, .stall_after = absl::Minutes(10)});
+  InstanceRegistry registry;
+  constexpr int kInstances = 200;
+  std::vector<Instance*> instances;
+  std::vector<uint32_t> rolled;
+  for (int i = 0; i < kInstances; ++i) {
+    const std::string sub = absl::StrCat(dir.path(), "/", i);
+    InstanceOptions o = Options(sub, absl::StrCat("inst", i));
+    o.flush_interval = absl::Milliseconds(10);
+    o.background_pool = &pool;
+    auto inst = registry.Create(o);
+    ASSERT_TRUE(inst.ok()) << inst.status();
+    JB_ASSERT_OK((*inst)->Init());
+    auto db = (*inst)->CreateDatabase(sub + "/d.edb");
+    ASSERT_TRUE(db.ok()) << db.status();
+    JB_ASSERT_OK((*db)->CreateTable("t"));
+    auto txn = (*db)->Begin();
+    JB_ASSERT_OK(txn->Put("t", "k", "v"));
+    JB_ASSERT_OK(txn->Commit());
+    auto gen = (*inst)->RollLog();
+    ASSERT_TRUE(gen.ok()) << gen.status();
+    instances.push_back(*inst);
+    rolled.push_back(*gen);
+  }
+  EXPECT_EQ(ProcessThreads(), before + 3);  // the timer and two workers
+  // Only a background round moves a checkpoint past the roll (no Term yet).
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  for (int i = 0; i < kInstances; ++i) {
+    while (instances[i]->CheckpointGeneration() < rolled[i] &&
+           absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(2));
+    }
+    EXPECT_GE(instances[i]->CheckpointGeneration(), rolled[i]) << i;
+  }
+  for (Instance* inst : instances)
+    JB_ASSERT_OK(inst->Term(TermMode::kComplete));
 }
 
 }  // namespace

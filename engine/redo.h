@@ -40,12 +40,14 @@ struct RedoStats {
 // An image is written only where the page on disk is missing, invalid or
 // older. page_dbtimes, per target, can stand in for reading the pages: the
 // dbtime each page has now (index pgno; 0 for absent, zero or invalid), kept
-// up to date as images are written.
+// up to date as images are written. read_ahead: hint the next generation
+// into the page cache while one is replayed.
 absl::StatusOr<RedoStats> RedoLogFiles(
     Env* env, uint32_t page_size, uint64_t log_signature,
     const std::vector<RedoFile>& files, uint32_t start_block,
     bool tolerate_tail, const std::map<uint64_t, File*>& targets,
-    const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes = {});
+    const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes = {},
+    bool read_ahead = true);
 
 }  // namespace jetback
 

@@ -9,6 +9,7 @@
 #include "engine/format.h"
 #include "engine/log.h"
 #include "engine/redo.h"
+#include "engine/replay_writer.h"
 #include "jetback/status.h"
 
 namespace jetback {
@@ -36,7 +37,11 @@ absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
   std::vector<DatabaseHeaderInfo> headers;
   std::string page(options.page_size, '\0');
   for (const RestoreReplayTarget& t : options.targets) {
-    JB_ASSIGN_OR_RETURN(auto file, env->OpenFile(t.path, OpenMode::kReadWrite));
+    JB_ASSIGN_OR_RETURN(
+        std::unique_ptr<File> file,
+        env->OpenFile(t.path, options.writes == ReplayWrites::kDirect
+                                  ? OpenMode::kReadWriteDirect
+                                  : OpenMode::kReadWrite));
     size_t got = 0;
     JB_RETURN_IF_ERROR(file->Read(0, page.size(), page.data(), &got));
     JB_ASSIGN_OR_RETURN(
@@ -46,6 +51,10 @@ absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
       return JetStatus(
           jet::JET_errDatabaseCorrupted,
           absl::StrCat(t.path, ": signature or page size differs"));
+    }
+    if (options.writes != ReplayWrites::kThrough) {
+      file = std::make_unique<ReplayWriter>(std::move(file), options.page_size,
+                                            options.write_budget_bytes);
     }
     targets[t.db_signature] = file.get();
     if (t.page_dbtimes != nullptr)
@@ -57,7 +66,8 @@ absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
   JB_ASSIGN_OR_RETURN(
       RedoStats stats,
       RedoLogFiles(env, options.page_size, first.log_signature, files, 1,
-                   /*tolerate_tail=*/true, targets, page_dbtimes));
+                   /*tolerate_tail=*/true, targets, page_dbtimes,
+                   options.read_ahead));
   if (options.progress) {
     for (const RedoFile& f : files) options.progress(f.generation);
   }

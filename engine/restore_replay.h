@@ -30,6 +30,13 @@ struct RestoreReplayTarget {
   std::vector<uint64_t>* page_dbtimes = nullptr;
 };
 
+// How replay writes page images into the targets.
+enum class ReplayWrites {
+  kThrough,    // each image as replay meets it, buffered (before issue 18)
+  kCoalesced,  // newest image per page, merged in offset order (ReplayWriter)
+  kDirect,     // as kCoalesced, bypassing the page cache (O_DIRECT)
+};
+
 struct RestoreReplayOptions {
   Env* env = nullptr;
   std::string log_dir;
@@ -39,6 +46,9 @@ struct RestoreReplayOptions {
   uint32_t gen_high = 0;  // last archive generation to replay
   std::vector<RestoreReplayTarget> targets;  // databases not listed are skipped
   std::function<void(uint32_t gen)> progress;
+  ReplayWrites writes = ReplayWrites::kCoalesced;
+  bool read_ahead = true;  // the next generation read while one replays
+  size_t write_budget_bytes = size_t{128} << 20;  // pending images, kCoalesced
 };
 
 struct RestoreReplayResult {

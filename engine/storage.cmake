@@ -1,5 +1,6 @@
 # Owned by the storage engine. Paths relative to engine/.
 set(JETBACK_STORAGE_SOURCES
+  background_pool.cc
   btree.cc
   checkpoint.cc
   commit.cc
@@ -20,6 +21,8 @@ set(JETBACK_STORAGE_SOURCES
 # once jetback_engine exists).
 function(jetback_storage_tests)
   jetback_cc_test(NAME format_test SRCS format_test.cc DEPS jetback_engine)
+  jetback_cc_test(NAME background_pool_test SRCS background_pool_test.cc
+    DEPS jetback_engine)
   jetback_cc_test(NAME instance_test SRCS instance_test.cc DEPS jetback_engine)
   jetback_cc_test(NAME crash_recovery_test SRCS crash_recovery_test.cc
     DEPS jetback_engine)

@@ -38,6 +38,12 @@ class File {
   virtual absl::Status Sync() = 0;
   virtual absl::Status Truncate(uint64_t size) = 0;
   virtual absl::StatusOr<uint64_t> Size() = 0;
+  // A hint: start writing back what is dirty, without waiting, so a later
+  // Sync has less to do. Default: nothing.
+  virtual void StartWriteback() {}
+  // A hint: the whole file will be read soon; start reading it into the
+  // page cache without waiting. Default: nothing.
+  virtual void WillNeed() {}
 };
 
 // An exclusive advisory lock (flock) held until the object is destroyed.
@@ -56,6 +62,9 @@ enum class OpenMode {
   // (O_DIRECT) when buffer, offset and length are 4 KiB aligned, and fall
   // back to buffered writes otherwise or where the filesystem refuses.
   kCreateExclusiveDirect,
+  // As kReadWrite, writes bypassing the page cache as kCreateExclusiveDirect
+  // describes (restore's replay into a copied database).
+  kReadWriteDirect,
   // As kReadOnly, for a file named by something the engine does not fully
   // control: never follows a final symlink (-1023), never blocks in open
   // (a FIFO or device would) and refuses anything but a regular file (-1023).

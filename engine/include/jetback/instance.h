@@ -26,6 +26,7 @@
 
 namespace jetback {
 
+class BackgroundPool;
 class BackupEngine;
 class Database;
 class Transaction;
@@ -47,6 +48,9 @@ struct InstanceOptions {
   size_t cache_pages = 4096;    // buffer cache bound, in pages
   // How long the background flusher sleeps between rounds.
   absl::Duration flush_interval = absl::Milliseconds(200);
+  // Runs the flusher; must outlive the instance. nullptr:
+  // BackgroundPool::Default().
+  BackgroundPool* background_pool = nullptr;
   Env* env = nullptr;  // nullptr: Env::Default()
 };
 
