@@ -19,7 +19,7 @@ staged=$(cd "$stage" && find . -type f -o -type l | sed -E 's|^\./||; s|^usr/lib
 
 # debian/PKG.install entry -> an anchored regex over staged paths.
 to_regex() {
-  sed -E 's/[.+?()|^$]/\\&/g; s|\$\\\{DEB_HOST_MULTIARCH\}/|([^/]+-linux-[^/]+/)?|g; s|\*|[^/]*|g; s|/$|/.*|; s|^|^|; s|$|$|' <<<"$1"
+  sed -E 's|\$\{DEB_HOST_MULTIARCH\}/|@MA@|g; s/[.+?()|^$]/\\&/g; s|@MA@|([^/]+-linux-[^/]+/)?|g; s|\*|[^/]*|g; s|/$|/.*|; s|^|^|; s|$|$|' <<<"$1"
 }
 fail=0
 declare -A claimed
