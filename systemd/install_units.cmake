@@ -23,10 +23,15 @@ configure_file("${JETBACK_SYSTEMD_SOURCE_DIR}/jetbackd.service.in"
   "${JETBACK_SYSTEMD_BINARY_DIR}/jetbackd.service" @ONLY)
 configure_file("${JETBACK_SYSTEMD_SOURCE_DIR}/jetback-backup@.service.in"
   "${JETBACK_SYSTEMD_BINARY_DIR}/jetback-backup@.service" @ONLY)
+if(IS_ABSOLUTE "${JETBACK_SYSTEMD_UNIT_DIR}")
+  set(unitdir "${JETBACK_SYSTEMD_UNIT_DIR}")
+else()
+  set(unitdir "${prefix}/${JETBACK_SYSTEMD_UNIT_DIR}")
+endif()
 file(INSTALL
   "${JETBACK_SYSTEMD_BINARY_DIR}/jetbackd.service"
   "${JETBACK_SYSTEMD_BINARY_DIR}/jetback-backup@.service"
-  DESTINATION "${prefix}/${JETBACK_SYSTEMD_UNIT_DIR}")
+  DESTINATION "${unitdir}")
 file(INSTALL
   "${JETBACK_SYSTEMD_SOURCE_DIR}/backup.env"
   "${JETBACK_SYSTEMD_SOURCE_DIR}/jetbackd.toml"

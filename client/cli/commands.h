@@ -36,6 +36,8 @@ void AddAdminCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
 void AddDataCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
 void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
 void AddSetsCommands(CLI::App& app, const GlobalOptions& g, RunFn* run);
+// `jetback expire` (cli/expire_cmd.cc).
+void AddExpireCommand(CLI::App& app, const GlobalOptions& g, RunFn* run);
 
 // --repo URL and how to reach it (cli/repo_cmd.cc). Endpoint, region and
 // keys come from the AWS_* environment; the flags override the first two.
@@ -61,6 +63,12 @@ absl::StatusOr<std::unique_ptr<repo::Repository>> OpenRepoFrom(
 int WithSetsFromRepo(const RepoFlags& flags,
                      const std::vector<std::string*>& set_ids,
                      const std::function<int()>& body, bool verifying = false);
+
+// After `verify --repo URL SET`: records the result beside the set
+// (cli/verify_marker.h) for `jetback expire`; a failure to record is a
+// warning on stderr, not a verify failure (cli/expire_cmd.cc).
+void RecordVerifyResult(const RepoFlags& flags, const std::string& id, bool ok,
+                        bool deep);
 
 }  // namespace jetback::cli
 

@@ -53,6 +53,7 @@ int Main(int argc, char** argv) {
   AddDataCommands(app, g, &run);
   AddOfflineCommands(app, g, &run);
   AddSetsCommands(app, g, &run);
+  AddExpireCommand(app, g, &run);
   AddCompletionCommand(app, &run);  // last: it lists the others
 
   try {

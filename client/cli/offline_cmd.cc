@@ -167,12 +167,19 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   AddRepoFlags(cmd, &verify->repo, false);
   cmd->callback([&g, verify, run] {
     *run = [&g, verify] {
-      return WithSetsFromRepo(
+      const std::string id = verify->dir;  // replaced by a local copy
+      const int code = WithSetsFromRepo(
           verify->repo, {&verify->dir},
           [&] {
             return RunVerify(g, verify->dir, verify->deep, verify->range);
           },
           /*verifying=*/true);
+      // A set in a repository remembers its last verify (for expire).
+      if (!verify->repo.url.empty() &&
+          (code == kExitOk || code == kExitVerifyFailed)) {
+        RecordVerifyResult(verify->repo, id, code == kExitOk, verify->deep);
+      }
+      return code;
     };
   });
 
