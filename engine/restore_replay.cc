@@ -57,7 +57,8 @@ absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
   JB_ASSIGN_OR_RETURN(
       RedoStats stats,
       RedoLogFiles(env, options.page_size, first.log_signature, files, 1,
-                   /*tolerate_tail=*/true, targets, page_dbtimes));
+                   /*tolerate_tail=*/true, targets, page_dbtimes,
+                   options.stop.has_value() ? &*options.stop : nullptr));
   if (options.progress) {
     for (const RedoFile& f : files) options.progress(f.generation);
   }
@@ -80,6 +81,10 @@ absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
   result.log_bytes = stats.log_bytes;
   result.last_generation = stats.last_generation;
   result.transactions = stats.transactions;
+  result.stopped = stats.stopped;
+  result.skipped = stats.skipped;
+  result.commit_generation = stats.commit_generation;
+  result.last_commit_time_us = stats.last_commit_time_us;
   return result;
 }
 

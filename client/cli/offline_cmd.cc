@@ -17,6 +17,7 @@
 #include "client/cli/commands.h"
 #include "client/cli/ese_restore_cmd.h"
 #include "client/cli/output.h"
+#include "client/cli/point_in_time.h"
 #include "jetback/restore.h"
 
 namespace jetback::cli {
@@ -69,6 +70,7 @@ struct RestoreArgs {
   std::vector<std::string> incrementals;
   std::string to;
   GenerationRange range;  // ESE-style sets only
+  UntilArgs until;        // point-in-time restore (client/cli/point_in_time.h)
 };
 
 // Restores a chain (full set + incremental sets, in order) into `to`. A
@@ -76,6 +78,8 @@ struct RestoreArgs {
 // temporary directory beside `to`, since Restore wants one directory.
 absl::Status RestoreChain(const RestoreArgs& args, std::string* summary,
                           RestoreResult* stats = nullptr) {
+  RestoreOptions until;  // bad input fails before anything is read
+  JB_RETURN_IF_ERROR(ApplyUntil(args.until, &until));
   JB_ASSIGN_OR_RETURN(Manifest full, ReadManifest(args.full));
   if (full.kind() != "full") {
     return JetStatus(jet::JET_errInvalidParameter,
@@ -166,6 +170,8 @@ absl::Status RestoreChain(const RestoreArgs& args, std::string* summary,
   options.gen_low = full.gen_low();
   options.gen_high = gen_high;
   options.databases = DatabaseNames(full);
+  options.until_time = until.until_time;
+  options.until_generation = until.until_generation;
   auto restored = Restore(options);
   if (!staging.empty()) fs::remove_all(staging, ec);
   if (!restored.ok()) return restored.status();
@@ -178,6 +184,9 @@ absl::Status RestoreChain(const RestoreArgs& args, std::string* summary,
       gen_high, ") into ", args.to, ": ", absl::StrJoin(dbs, ", "),
       absl::StrFormat("; replayed %.1f MiB of log in %.2fs",
                       restored->log_bytes_replayed / 1048576.0, replay_s));
+  if (args.until.given()) {
+    absl::StrAppend(summary, "\n", DescribePoint(restored->point));
+  }
   if (stats != nullptr) *stats = *restored;
   return absl::OkStatus();
 }
@@ -237,6 +246,13 @@ int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep,
 
 int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
   const int ese = RunIfEseStyleSet("restore", args.full, args.range, [&] {
+    if (args.until.given()) {
+      return ReportError("restore",
+                         JetStatus(jet::JET_errInvalidParameter,
+                                   "--until and --until-generation need a "
+                                   "jetback set (manifest.json); an ESE-style "
+                                   "set restores to its last log"));
+    }
     return RunEseRestore(g, args.full, args.incrementals, args.to, args.range);
   });
   if (ese >= 0) return ese;
@@ -251,10 +267,13 @@ int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
   if (g.json()) {
     std::printf(
         "{\"ok\":true,\"to\":%s,\"log_bytes_replayed\":%llu,"
-        "\"replay_seconds\":%.3f}\n",
+        "\"replay_seconds\":%.3f%s}\n",
         JsonString(args.to).c_str(),
         static_cast<unsigned long long>(stats.log_bytes_replayed),
-        absl::ToDoubleSeconds(stats.replay_time));
+        absl::ToDoubleSeconds(stats.replay_time),
+        args.until.given()
+            ? absl::StrCat(",\"point\":", PointJson(stats.point)).c_str()
+            : "");
   } else {
     std::printf("%s\n", summary.c_str());
   }
@@ -302,6 +321,13 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   cmd->add_option("--to", restore->to, "Target directory (new or empty)")
       ->required();
   AddGenerationRangeOptions(cmd, &restore->range);
+  cmd->add_option("--until", restore->until.time,
+                  "Point in time: replay only transactions committed at or "
+                  "before TIME (RFC 3339, or local YYYY-MM-DD HH:MM[:SS])");
+  cmd->add_option("--until-generation", restore->until.generation,
+                  "Point in time: replay only transactions committed in log "
+                  "generations up to G")
+      ->check(CLI::PositiveNumber);
   auto repo = std::make_shared<RepoFlags>();
   cmd->add_option("--repo", repo->url,
                   "DIR and --incremental are set ids in this repository");
