@@ -1,6 +1,7 @@
 #include "jetback/client.h"
 
 #include <xxhash.h>
+#include <zstd.h>
 #if defined(__x86_64__) || defined(__i386__)
 // XXH3 through libxxhash's runtime dispatch (AVX2 / AVX-512 when the CPU
 // has them): about 3.5x the default SSE2 code path, same hashes.
@@ -208,6 +209,60 @@ absl::StatusOr<v1::BeginBackupResponse> Client::BeginBackup(
 }
 
 namespace {
+
+// Decodes chunks the daemon compressed (ReadFileOptions::wire_codec) into a
+// buffer of its own, reused across the chunks of one stream.
+class WireDecoder {
+ public:
+  WireDecoder() = default;
+  ~WireDecoder() {
+    if (dctx_ != nullptr) ZSTD_freeDCtx(dctx_);
+  }
+  WireDecoder(const WireDecoder&) = delete;
+  WireDecoder& operator=(const WireDecoder&) = delete;
+
+  // Replaces chunk->data with the decoded bytes (valid until the next
+  // call). -1018 for data that does not decode to exactly raw_size bytes;
+  // -107 for a codec this client does not know or an absurd raw_size.
+  absl::Status Decode(DecodedChunk* chunk) {
+    constexpr uint64_t kMaxRawSize = 64
+                                     << 20;  // jetbackd's chunks are <= 4 MiB
+    if (chunk->codec != v1::CHUNK_CODEC_ZSTD || chunk->raw_size == 0 ||
+        chunk->raw_size > kMaxRawSize) {
+      return JetStatus(
+          jet::JET_errInternalError,
+          absl::StrCat("FileChunk at offset ", chunk->offset, " has codec ",
+                       chunk->codec, " and raw size ", chunk->raw_size));
+    }
+    absl::string_view coded;
+    if (chunk->data.size() == 1) {
+      coded = chunk->data[0];
+    } else {
+      joined_.clear();
+      for (absl::string_view piece : chunk->data) {
+        joined_.append(piece.data(), piece.size());
+      }
+      coded = joined_;
+    }
+    if (dctx_ == nullptr) dctx_ = ZSTD_createDCtx();
+    decoded_.resize(chunk->raw_size);
+    const size_t n = ZSTD_decompressDCtx(
+        dctx_, decoded_.data(), decoded_.size(), coded.data(), coded.size());
+    if (ZSTD_isError(n) || n != chunk->raw_size) {
+      return JetStatus(jet::JET_errReadVerifyFailure,
+                       absl::StrCat("compressed chunk at offset ",
+                                    chunk->offset, " does not decode"));
+    }
+    chunk->data.assign(1, absl::string_view(decoded_));
+    return absl::OkStatus();
+  }
+
+ private:
+  ZSTD_DCtx* dctx_ = nullptr;
+  std::string joined_;
+  std::string decoded_;
+};
+
 v1::BackupCall Call(const BackupRef& b) {
   v1::BackupCall call;
   call.set_instance(b.instance);
@@ -267,6 +322,7 @@ absl::Status Client::ReadStream(
   grpc::ByteBuffer message;
   std::vector<grpc::Slice> slices;
   DecodedChunk chunk;
+  WireDecoder decoder;
   absl::Status local;  // an error of ours that ends the stream early
   while (reader->Read(&message)) {
     if (cancel != nullptr && cancel->load()) {
@@ -278,6 +334,13 @@ absl::Status Client::ReadStream(
     if (!message.Dump(&slices).ok() || !DecodeFileChunk(slices, &chunk)) {
       local = JetStatus(jet::JET_errInternalError, "malformed FileChunk");
       break;
+    }
+    for (absl::string_view piece : chunk.data)
+      result->wire_bytes += piece.size();
+    if (chunk.codec != 0) {
+      local = decoder.Decode(&chunk);
+      if (!local.ok()) break;
+      ++result->compressed_chunks;
     }
     // A daemon that does not know stream_xxh3_128 sends chunk digests
     // (absent reads as 0); the running state then only serves the file
@@ -405,6 +468,9 @@ absl::StatusOr<ReadFileResult> Client::ReadFile(
     request.set_offset(next);
     request.set_stream_xxh3_128(true);
     request.set_max_bytes_per_second(read_options.max_bytes_per_second);
+    if (read_options.wire_codec == WireCodec::kZstd) {
+      request.set_wire_codec(v1::CHUNK_CODEC_ZSTD);
+    }
     if (length != 0) {
       const uint64_t done = next - offset;
       if (done >= length) break;

@@ -38,6 +38,12 @@ absl::Status PlanReadFile(const v1::ReadFileRequest& req,
   plan->offset = req.offset();
   plan->length = req.length();
   plan->stream_digest = req.stream_xxh3_128();
+  if (req.wire_codec() != v1::CHUNK_CODEC_NONE &&
+      req.wire_codec() != v1::CHUNK_CODEC_ZSTD) {
+    return JetStatus(jet::JET_errInvalidParameter,
+                     absl::StrCat("unknown wire_codec ", req.wire_codec()));
+  }
+  plan->wire_codec = req.wire_codec();
   plan->rate =
       EffectiveRate(req.max_bytes_per_second(), hosted.config.max_backup_rate);
   plan->page_size = hosted.config.page_size;

@@ -46,6 +46,8 @@ struct ReadPlan {
   // The running XXH3-128 of the stream in every message instead of each
   // chunk's XXH3-64.
   bool stream_digest = false;
+  // v1::ChunkCodec to compress chunk data with (0: none, the old stream).
+  int wire_codec = 0;
   uint64_t rate = 0;  // bytes per second the stream is paced at; 0: none
   uint32_t page_size = 8192;
   uint32_t chunk_size = 1 << 20;  // the daemon's chunk size

@@ -19,4 +19,7 @@ function(jetback_backup_tests)
   jetback_cc_test(NAME restore_test
     SRCS restore_test.cc backup_test_util.cc
     DEPS jetback_engine TIMEOUT 120)
+  jetback_cc_test(NAME point_in_time_test
+    SRCS point_in_time_test.cc backup_test_util.cc
+    DEPS jetback_engine TIMEOUT 120)
 endfunction()

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "engine/checkpoint.h"
 #include "engine/format.h"
 #include "engine/instance_impl.h"
@@ -104,13 +105,17 @@ void InstanceImpl::LeadBatch(std::vector<Request*>& batch) {
   }
   std::vector<std::string> records;
   std::vector<Request*> applied;
+  // One time for the batch: it becomes durable, and is acknowledged, as one.
+  last_commit_time_us_ =
+      std::max(absl::ToUnixMicros(absl::Now()), last_commit_time_us_);
   for (Request* r : batch) {
     uint64_t txn = next_txn_.fetch_add(1);
     r->status = (*r->apply)();
     if (r->status.ok()) {
       size_t before = records.size();
       r->db->FinishTxn(txn, &records);
-      if (records.size() > before) AppendCommit(txn, &records.emplace_back());
+      if (records.size() > before)
+        AppendCommit(txn, last_commit_time_us_, &records.emplace_back());
       applied.push_back(r);
     } else {
       r->db->AbortTxn();

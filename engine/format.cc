@@ -23,7 +23,6 @@ namespace {
 constexpr uint64_t kDbHeaderMagic = 0x3152444842444a4aULL;
 constexpr uint64_t kTrailerMagic = 0x314c494152544a4aULL;
 constexpr uint64_t kLogHeaderMagic = 0x3144484c474f4a4aULL;
-constexpr uint32_t kLogFormatVersion = 1;
 
 uint64_t PageChecksum(absl::Span<const char> page) {
   return Checksum(page.data() + 8, page.size() - 8);
@@ -202,13 +201,15 @@ absl::StatusOr<TrailerInfo> DecodeTrailer(absl::Span<const char> page) {
 
 absl::Status EncodeLogHeader(const LogFileHeader& header,
                              absl::Span<char> block) {
-  if (block.size() != kLogBlockSize || header.base_name.size() != 3) {
+  if (block.size() != kLogBlockSize || header.base_name.size() != 3 ||
+      header.version < kLogFormatVersionNoCommitTime ||
+      header.version > kLogFormatVersion) {
     return JetStatus(jet::JET_errInvalidParameter, "bad log header arguments");
   }
   std::memset(block.data(), 0, block.size());
   Writer w(block.subspan(8));
   w.U64(kLogHeaderMagic);
-  w.U32(kLogFormatVersion);
+  w.U32(header.version);
   w.U32(header.generation);
   w.U64(header.log_signature);
   w.U64(static_cast<uint64_t>(header.create_time_us));
@@ -233,10 +234,17 @@ absl::StatusOr<LogFileHeader> DecodeLogHeader(absl::Span<const char> block) {
     return JetStatus(jet::JET_errLogFileCorrupt, "log header checksum");
   }
   Reader r(block.subspan(8));
-  if (r.U64() != kLogHeaderMagic || r.U32() != kLogFormatVersion) {
+  if (r.U64() != kLogHeaderMagic) {
     return JetStatus(jet::JET_errLogFileCorrupt, "bad log header magic");
   }
   LogFileHeader h;
+  h.version = r.U32();
+  if (h.version < kLogFormatVersionNoCommitTime ||
+      h.version > kLogFormatVersion) {
+    return JetStatus(jet::JET_errLogFileCorrupt,
+                     absl::StrCat("log format version ", h.version,
+                                  " (this build reads versions 1 and 2)"));
+  }
   h.generation = r.U32();
   h.log_signature = r.U64();
   h.create_time_us = static_cast<int64_t>(r.U64());

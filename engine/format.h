@@ -105,7 +105,13 @@ absl::StatusOr<TrailerInfo> DecodeTrailer(absl::Span<const char> page);
 
 inline constexpr uint32_t kLogBlockSize = 4096;
 
+// Log format versions (engine/FORMAT.md). 2 adds the commit time to every
+// commit record; readers accept both, writers write kLogFormatVersion.
+inline constexpr uint32_t kLogFormatVersionNoCommitTime = 1;
+inline constexpr uint32_t kLogFormatVersion = 2;
+
 struct LogFileHeader {
+  uint32_t version = kLogFormatVersion;
   uint32_t generation = 0;
   uint64_t log_signature = 0;       // the log set; same for every generation
   int64_t create_time_us = 0;       // this generation's creation time
@@ -116,7 +122,7 @@ struct LogFileHeader {
 };
 absl::Status EncodeLogHeader(const LogFileHeader& header,
                              absl::Span<char> block);
-// Errors: -501 bad checksum or magic.
+// Errors: -501 bad checksum, magic or a version other than 1 and 2.
 absl::StatusOr<LogFileHeader> DecodeLogHeader(absl::Span<const char> block);
 
 // Header of every log block after block 0 (32 bytes). A group commit writes

@@ -267,5 +267,126 @@ TEST(LogScanTest, TruncatedPageImageIsCorruptNotACrash) {
   std::filesystem::remove_all(tmpl);
 }
 
+// Log format 2 (commit times) and the format 1 reader kept for old sets:
+// which commit shapes each header version accepts.
+absl::StatusOr<std::vector<LogRecord>> ScanOneGroup(
+    uint32_t version, const std::string& records) {
+  std::string file(2 * format::kLogBlockSize, '\0');
+  format::LogFileHeader h;
+  h.version = version;
+  h.generation = 1;
+  h.log_signature = 7;
+  h.create_time_us = 1;
+  h.page_size = 4096;
+  h.log_file_size = file.size();
+  h.base_name = "E00";
+  JB_RETURN_IF_ERROR(format::EncodeLogHeader(
+      h, absl::MakeSpan(file.data(), format::kLogBlockSize)));
+  char* block = file.data() + format::kLogBlockSize;
+  std::memcpy(block + sizeof(format::LogBlockHeader), records.data(),
+              records.size());
+  format::LogBlockHeader bh{};
+  bh.generation = 1;
+  bh.block = 1;
+  bh.data_len = static_cast<uint16_t>(records.size());
+  bh.flags = format::kLogBlockGroupStart | format::kLogBlockGroupEnd;
+  bh.log_signature = 7;
+  format::SealLogBlock(bh, absl::MakeSpan(block, format::kLogBlockSize));
+  char tmpl[] = "/tmp/jb-logscan-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) return absl::InternalError("mkdtemp");
+  const std::string path = std::string(tmpl) + "/E0000000001.log";
+  {
+    JB_ASSIGN_OR_RETURN(auto f,
+                        Env::Default()->OpenFile(path, OpenMode::kCreate));
+    JB_RETURN_IF_ERROR(f->Write(0, file));
+  }
+  std::vector<LogRecord> got;
+  auto scan = ScanLogFile(Env::Default(), path, 1, 0, 1, false,
+                          [&](uint64_t, const LogRecord& r) {
+                            got.push_back(r);
+                            got.back().page = {};
+                            return absl::OkStatus();
+                          });
+  std::filesystem::remove_all(tmpl);
+  if (!scan.ok()) return scan.status();
+  if (scan->header.version != version) return absl::InternalError("version");
+  return got;
+}
+
+std::string OldCommit(uint64_t txn) {
+  std::string r;
+  const uint32_t len = 8;
+  r.append(reinterpret_cast<const char*>(&len), 4);
+  r.push_back(static_cast<char>(LogRecordType::kCommit));
+  r.append(reinterpret_cast<const char*>(&txn), 8);
+  return r;
+}
+
+TEST(LogFormatVersionTest, CommitTimesAndTheOldShape) {
+  std::string timed;
+  AppendCommit(5, 1796220185123000, &timed);
+  ASSERT_EQ(timed.size(), kLogRecordHeader + 16);
+  auto v2 = ScanOneGroup(format::kLogFormatVersion, timed);
+  ASSERT_TRUE(v2.ok()) << v2.status();
+  ASSERT_EQ(v2->size(), 1u);
+  EXPECT_EQ((*v2)[0].txn, 5u);
+  EXPECT_EQ((*v2)[0].commit_time_us, 1796220185123000);
+  // A format 1 file: untimed commits, and timed ones appended after an
+  // upgrade in place.
+  auto v1 =
+      ScanOneGroup(format::kLogFormatVersionNoCommitTime, OldCommit(4) + timed);
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  ASSERT_EQ(v1->size(), 2u);
+  EXPECT_EQ((*v1)[0].txn, 4u);
+  EXPECT_EQ((*v1)[0].commit_time_us, 0);
+  EXPECT_EQ((*v1)[1].commit_time_us, 1796220185123000);
+  // A format 2 file holds only timed commits; other lengths are damage.
+  EXPECT_EQ(
+      JetErrOf(ScanOneGroup(format::kLogFormatVersion, OldCommit(4)).status()),
+      jet::JET_errLogFileCorrupt);
+  std::string odd = timed;
+  const uint32_t len12 = 12;
+  std::memcpy(odd.data(), &len12, 4);
+  odd.resize(kLogRecordHeader + 12);
+  EXPECT_EQ(
+      JetErrOf(
+          ScanOneGroup(format::kLogFormatVersionNoCommitTime, odd).status()),
+      jet::JET_errLogFileCorrupt);
+  // The test writer switch writes the old shape.
+  SetLogWriteVersionForTesting(format::kLogFormatVersionNoCommitTime);
+  std::string old;
+  AppendCommit(4, 1796220185123000, &old);
+  SetLogWriteVersionForTesting(format::kLogFormatVersion);
+  EXPECT_EQ(old, OldCommit(4));
+}
+
+TEST(LogFormatVersionTest, HeaderVersions) {
+  std::vector<char> block(format::kLogBlockSize, 0);
+  format::LogFileHeader h;
+  h.generation = 3;
+  h.base_name = "E00";
+  EXPECT_EQ(h.version, 2u);  // new logs are format 2
+  for (uint32_t v : {1u, 2u}) {
+    h.version = v;
+    ASSERT_TRUE(format::EncodeLogHeader(h, absl::MakeSpan(block)).ok());
+    auto got = format::DecodeLogHeader(block);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->version, v);
+    EXPECT_EQ(got->generation, 3u);
+  }
+  h.version = 3;
+  EXPECT_EQ(JetErrOf(format::EncodeLogHeader(h, absl::MakeSpan(block))),
+            jet::JET_errInvalidParameter);
+  // A version 3 header (from a newer build) is refused, not misread.
+  h.version = 2;
+  ASSERT_TRUE(format::EncodeLogHeader(h, absl::MakeSpan(block)).ok());
+  const uint32_t three = 3;
+  std::memcpy(block.data() + 16, &three, 4);  // after checksum and magic
+  const uint64_t sum = format::Checksum(block.data() + 8, block.size() - 8);
+  std::memcpy(block.data(), &sum, 8);
+  EXPECT_EQ(JetErrOf(format::DecodeLogHeader(block).status()),
+            jet::JET_errLogFileCorrupt);
+}
+
 }  // namespace
 }  // namespace jetback

@@ -137,6 +137,10 @@ class InstanceImpl : public Instance, public CommitPipeline {
   uint64_t log_signature_ = 0;
   std::unique_ptr<LogWriter> log_;
   std::atomic<uint64_t> next_txn_{1};
+  // Commit time of the last batch, so times in the log never go backwards
+  // when the wall clock does (point-in-time restore stops at the first
+  // later one). Only the commit leader touches it.
+  int64_t last_commit_time_us_ = 0;
 
   jetback::Mutex lifecycle_mu_;  // Init / Term / attach / detach
   std::vector<std::unique_ptr<FileLock>> dir_locks_

@@ -2,6 +2,7 @@
 
 #include "engine/log.h"
 
+#include <atomic>
 #include <cstring>
 #include <optional>
 
@@ -27,6 +28,8 @@ void AppendHeader(LogRecordType type, uint32_t len, std::string* out) {
   h[4] = static_cast<char>(type);
   out->append(h, sizeof(h));
 }
+
+std::atomic<uint32_t> write_version{format::kLogFormatVersion};
 
 template <typename T>
 void AppendRaw(T v, std::string* out) {
@@ -64,9 +67,19 @@ void AppendPageImage(uint64_t txn, uint64_t db_signature, uint32_t pgno,
   out->append(page.data(), page.size());
 }
 
-void AppendCommit(uint64_t txn, std::string* out) {
-  AppendHeader(LogRecordType::kCommit, 8, out);
+void AppendCommit(uint64_t txn, int64_t commit_time_us, std::string* out) {
+  if (write_version.load() == format::kLogFormatVersionNoCommitTime) {
+    AppendHeader(LogRecordType::kCommit, 8, out);
+    AppendRaw(txn, out);
+    return;
+  }
+  AppendHeader(LogRecordType::kCommit, 16, out);
   AppendRaw(txn, out);
+  AppendRaw(commit_time_us, out);
+}
+
+void SetLogWriteVersionForTesting(uint32_t version) {
+  write_version.store(version);
 }
 
 std::string LogPath(const LogOptions& o, absl::string_view name) {
@@ -103,6 +116,7 @@ absl::Status LogWriter::CreateGeneration(const LogOptions& o, uint32_t gen,
       }
     }
     format::LogFileHeader h;
+    h.version = write_version.load();
     h.generation = gen;
     h.log_signature = o.log_signature;
     h.create_time_us =
@@ -370,7 +384,22 @@ absl::StatusOr<LogScan> ScanLogFile(
                            absl::StrCat(path, ": truncated page image"));
         }
         rec.page = payload.substr(20);
-      } else if (type != LogRecordType::kCommit) {
+      } else if (type == LogRecordType::kCommit) {
+        // Format 2 commits carry their time. A format 1 generation that a
+        // format 2 build went on appending to (an upgrade in place) holds
+        // both shapes, so the length decides, and format 2 files hold only
+        // timed commits.
+        if (payload.size() == 16) {
+          rec.commit_time_us = static_cast<int64_t>(pr.U64());
+        } else if (payload.size() != 8 ||
+                   scan.header.version !=
+                       format::kLogFormatVersionNoCommitTime) {
+          return JetStatus(
+              jet::JET_errLogFileCorrupt,
+              absl::StrCat(path, ": commit record of ", payload.size(),
+                           " bytes in a format ", scan.header.version, " log"));
+        }
+      } else {
         return JetStatus(jet::JET_errLogFileCorrupt,
                          absl::StrCat(path, ": unknown record type"));
       }

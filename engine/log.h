@@ -7,8 +7,9 @@
 //
 // Record: u32 payload length, u8 type, payload. kPageImage payload: u64
 // transaction id, u64 database signature, u32 pgno, the whole page.
-// kCommit payload: u64 transaction id. Records never span groups; groups
-// never span generations (engine/FORMAT.md).
+// kCommit payload: u64 transaction id, i64 commit time (wall clock, us since
+// the epoch; log format 2, absent in format 1). Records never span groups;
+// groups never span generations (engine/FORMAT.md).
 //
 // Thread-safety: LogWriter is not thread-safe except tip(), generation()
 // and failed(); the instance's commit leader serialises the rest.
@@ -39,14 +40,22 @@ inline constexpr size_t kLogRecordHeader = 5;
 struct LogRecord {
   LogRecordType type;
   uint64_t txn = 0;
-  uint64_t db_signature = 0;  // kPageImage
-  uint32_t pgno = 0;          // kPageImage
-  absl::string_view page;     // kPageImage: points into the scanned buffer
+  uint64_t db_signature = 0;   // kPageImage
+  uint32_t pgno = 0;           // kPageImage
+  absl::string_view page;      // kPageImage: points into the scanned buffer
+  int64_t commit_time_us = 0;  // kCommit; 0: not recorded (format 1)
 };
 
 void AppendPageImage(uint64_t txn, uint64_t db_signature, uint32_t pgno,
                      absl::string_view page, std::string* out);
-void AppendCommit(uint64_t txn, std::string* out);
+// REQUIRES: commit_time_us > 0.
+void AppendCommit(uint64_t txn, int64_t commit_time_us, std::string* out);
+
+// Tests only: this process's writers write log format `version` (1: no
+// commit times, byte for byte what builds before format 2 wrote) instead of
+// format::kLogFormatVersion, so tests can make old-format sets. Call while
+// no instance is writing.
+void SetLogWriteVersionForTesting(uint32_t version);
 
 // 64-bit log sequence number: generation in the high half, byte offset in
 // the low half.

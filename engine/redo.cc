@@ -51,6 +51,34 @@ absl::Status ApplyImage(File* file, uint32_t page_size, uint32_t pgno,
   return absl::OkStatus();
 }
 
+// Whether the commit `rec` of generation `gen` lies beyond `stop`.
+absl::StatusOr<bool> BeyondStop(const RedoStop& stop, uint32_t gen,
+                                const LogRecord& rec) {
+  bool beyond = stop.until_generation != 0 && gen > stop.until_generation;
+  if (!beyond && stop.until_time_us.has_value()) {
+    if (rec.commit_time_us == 0) {
+      if (gen <= stop.required_generation) return false;  // applied anyway
+      return JetStatus(
+          jet::JET_errInvalidParameter,
+          absl::StrCat("log generation ", gen,
+                       " was written in log format 1, which records no "
+                       "commit times: restore to a generation instead"));
+    }
+    beyond = rec.commit_time_us > *stop.until_time_us;
+  }
+  if (beyond && gen <= stop.required_generation) {
+    return JetStatus(
+        jet::JET_errEndingRestoreLogTooLow,
+        absl::StrCat("the point lies before the end of what the backup's "
+                     "database copies need: every transaction through log "
+                     "generation ",
+                     stop.required_generation, " is replayed (transaction ",
+                     rec.txn, " of generation ", gen, " committed at ",
+                     rec.commit_time_us, " us since the epoch, after it)"));
+  }
+  return beyond;
+}
+
 }  // namespace
 
 absl::StatusOr<RedoStats> RedoLogFiles(
@@ -58,7 +86,7 @@ absl::StatusOr<RedoStats> RedoLogFiles(
     const std::vector<RedoFile>& files, uint32_t start_block,
     bool tolerate_tail, const std::map<uint64_t, File*>& targets,
     const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes,
-    bool read_ahead) {
+    bool read_ahead, const RedoStop* stop) {
   RedoStats stats;
   uint64_t pending_txn = 0;
   std::vector<PendingImage> pending;
@@ -77,6 +105,11 @@ absl::StatusOr<RedoStats> RedoLogFiles(
     prefetch(i + 1);
     bool last = i + 1 == files.size();
     auto fn = [&](uint64_t, const LogRecord& rec) -> absl::Status {
+      if (stats.stopped) {
+        // Past the point: only count the commits left out.
+        if (rec.type == LogRecordType::kCommit) ++stats.skipped;
+        return absl::OkStatus();
+      }
       if (rec.type == LogRecordType::kPageImage) {
         if (rec.txn != pending_txn) {
           pending.clear();
@@ -91,6 +124,16 @@ absl::StatusOr<RedoStats> RedoLogFiles(
               {rec.db_signature, rec.pgno, std::string(rec.page)});
         }
         return absl::OkStatus();
+      }
+      if (stop != nullptr) {
+        JB_ASSIGN_OR_RETURN(bool beyond, BeyondStop(*stop, f.generation, rec));
+        if (beyond) {
+          stats.stopped = true;
+          ++stats.skipped;
+          pending.clear();
+          pending_txn = 0;
+          return absl::OkStatus();
+        }
       }
       // Commit: the transaction's images become redo-able.
       if (rec.txn == pending_txn) {
@@ -107,6 +150,8 @@ absl::StatusOr<RedoStats> RedoLogFiles(
           p = std::max(p, img.pgno);
         }
         ++stats.transactions;
+        stats.commit_generation = f.generation;
+        stats.last_commit_time_us = rec.commit_time_us;
       }
       pending.clear();
       pending_txn = 0;

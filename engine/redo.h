@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,17 @@ struct RedoFile {
   std::string path;
 };
 
+// Where replay stops, for a point-in-time restore. Replay applies a prefix
+// of the log: it ends before the first commit later than the point (by
+// time, or by lying in a later generation), and applies nothing after it.
+struct RedoStop {
+  std::optional<int64_t> until_time_us;  // us since the epoch
+  uint32_t until_generation = 0;         // 0: no generation bound
+  // Commits in generations <= this are always applied (a fuzzy database
+  // copy may already hold them): one of them beyond the point is -553.
+  uint32_t required_generation = 0;
+};
+
 struct RedoStats {
   std::map<uint64_t, uint64_t> max_dbtime;  // per database signature
   std::map<uint64_t, uint32_t> max_pgno;
@@ -31,7 +43,13 @@ struct RedoStats {
   uint32_t end_block = 1;  // first block after the last complete group
   int64_t last_create_time_us = 0;
   uint64_t log_bytes = 0;
-  uint64_t transactions = 0;
+  uint64_t transactions = 0;  // commits applied
+  // Point-in-time replay (a RedoStop given): whether a commit beyond the
+  // point was found, and how many commits were left out from there on.
+  bool stopped = false;
+  uint64_t skipped = 0;
+  uint32_t commit_generation = 0;   // of the last commit applied
+  int64_t last_commit_time_us = 0;  // of the last commit applied; 0: unknown
 };
 
 // Replays files in order (consecutive generations), the first from
@@ -41,13 +59,15 @@ struct RedoStats {
 // older. page_dbtimes, per target, can stand in for reading the pages: the
 // dbtime each page has now (index pgno; 0 for absent, zero or invalid), kept
 // up to date as images are written. read_ahead: hint the next generation
-// into the page cache while one is replayed.
+// into the page cache while one is replayed. With `stop`, also -553 when
+// the point lies inside stop->required_generation, and -1003 for a time
+// bound met by a commit without a time (log format 1).
 absl::StatusOr<RedoStats> RedoLogFiles(
     Env* env, uint32_t page_size, uint64_t log_signature,
     const std::vector<RedoFile>& files, uint32_t start_block,
     bool tolerate_tail, const std::map<uint64_t, File*>& targets,
     const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes = {},
-    bool read_ahead = true);
+    bool read_ahead = true, const RedoStop* stop = nullptr);
 
 }  // namespace jetback
 

@@ -148,6 +148,10 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
         jet::JET_errInvalidParameter,
         "restore needs a backup dir, a target dir and a base name");
   }
+  if (options.until_time.has_value() && options.until_generation != 0) {
+    return JetStatus(jet::JET_errInvalidParameter,
+                     "restore to a time or to a generation, not both");
+  }
   JB_RETURN_IF_ERROR(CheckNoLiveInstance(env, options.target_dir));
   if (auto existing = env->ListDir(options.target_dir);
       existing.ok() && !existing->empty()) {
@@ -181,6 +185,22 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
     }
     dbs.push_back(std::move(db));
   }
+  // A database copy is fuzzy: it may hold any transaction committed before
+  // its trailer was made, so replay cannot stop inside those generations.
+  uint32_t required = options.gen_low;
+  for (const StreamedDatabase& db : dbs) {
+    required = std::max(required, db.trailer.backup.gen_high);
+  }
+  const bool point_in_time =
+      options.until_time.has_value() || options.until_generation != 0;
+  if (options.until_generation != 0 && options.until_generation < required) {
+    return JetStatus(
+        jet::JET_errEndingRestoreLogTooLow,
+        absl::StrCat("generation ", options.until_generation,
+                     " lies before the end of what the backup's database "
+                     "copies need: the earliest is generation ",
+                     required));
+  }
 
   const std::string log_dir = JoinPath(options.target_dir, "logs");
   JB_RETURN_IF_ERROR(env->CreateDirs(log_dir));
@@ -192,6 +212,15 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
   redo.page_size = logs.page_size;
   redo.gen_low = options.gen_low;
   redo.gen_high = options.gen_high;
+  if (point_in_time) {
+    RedoStop stop;
+    if (options.until_time.has_value()) {
+      stop.until_time_us = absl::ToUnixMicros(*options.until_time);
+    }
+    stop.until_generation = options.until_generation;
+    stop.required_generation = required;
+    redo.stop = stop;
+  }
   // Page dbtimes seen while copying: replay need not read the pages back.
   std::vector<std::vector<uint64_t>> page_dbtimes(dbs.size());
   for (size_t i = 0; i < dbs.size(); ++i) {
@@ -220,6 +249,16 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
   JB_ASSIGN_OR_RETURN(RestoreReplayResult replayed,
                       ReplayArchiveLogsForRestore(redo));
   result.log_bytes_replayed = replayed.log_bytes;
+  result.point.reached =
+      replayed.stopped || (options.until_generation != 0 &&
+                           options.until_generation <= options.gen_high);
+  result.point.generation = replayed.commit_generation;
+  if (replayed.last_commit_time_us != 0) {
+    result.point.last_commit_time =
+        absl::FromUnixMicros(replayed.last_commit_time_us);
+  }
+  result.point.transactions_replayed = replayed.transactions;
+  result.point.transactions_skipped = replayed.skipped;
   result.replay_time = absl::Now() - replay_start;
 
   // The result must be clean, consistent databases.

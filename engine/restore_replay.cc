@@ -67,7 +67,8 @@ absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
       RedoStats stats,
       RedoLogFiles(env, options.page_size, first.log_signature, files, 1,
                    /*tolerate_tail=*/true, targets, page_dbtimes,
-                   options.read_ahead));
+                   options.read_ahead,
+                   options.stop.has_value() ? &*options.stop : nullptr));
   if (options.progress) {
     for (const RedoFile& f : files) options.progress(f.generation);
   }
@@ -90,6 +91,10 @@ absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
   result.log_bytes = stats.log_bytes;
   result.last_generation = stats.last_generation;
   result.transactions = stats.transactions;
+  result.stopped = stats.stopped;
+  result.skipped = stats.skipped;
+  result.commit_generation = stats.commit_generation;
+  result.last_commit_time_us = stats.last_commit_time_us;
   return result;
 }
 

@@ -10,11 +10,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "engine/redo.h"
 #include "jetback/env.h"
 
 namespace jetback {
@@ -49,18 +51,26 @@ struct RestoreReplayOptions {
   ReplayWrites writes = ReplayWrites::kCoalesced;
   bool read_ahead = true;  // the next generation read while one replays
   size_t write_budget_bytes = size_t{128} << 20;  // pending images, kCoalesced
+  // Point-in-time restore: replay ends before the first commit beyond it.
+  std::optional<RedoStop> stop;
 };
 
 struct RestoreReplayResult {
   uint64_t log_bytes = 0;
   uint32_t last_generation = 0;
   uint64_t transactions = 0;
+  // As RedoStats: the point reached.
+  bool stopped = false;
+  uint64_t skipped = 0;
+  uint32_t commit_generation = 0;
+  int64_t last_commit_time_us = 0;
 };
 
 // Replays archive generations gen_low..gen_high of log_dir onto the targets,
 // then marks each target clean with gen_min/max_required = gen_high, and
 // fsyncs. Errors: -528 missing generation, -530 foreign log signature,
-// -501 corrupt log before the last generation's tail, -1206, -1022.
+// -501 corrupt log before the last generation's tail, -1206, -1022; with a
+// stop, -553 and -1003 as RedoLogFiles.
 absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
     const RestoreReplayOptions& options);
 

@@ -26,7 +26,9 @@ constexpr char kXxh3128Tag =
     Tag(FileChunk::kXxh3128FieldNumber, kLengthDelimited);
 constexpr char kStreamXxh3128Tag =
     Tag(FileChunk::kStreamXxh3128FieldNumber, kLengthDelimited);
-static_assert(FileChunk::kStreamXxh3128FieldNumber < 16);
+constexpr char kCodecTag = Tag(FileChunk::kCodecFieldNumber, kVarint);
+constexpr char kRawSizeTag = Tag(FileChunk::kRawSizeFieldNumber, kVarint);
+static_assert(FileChunk::kRawSizeFieldNumber < 16);
 
 char* PutVarint(char* p, uint64_t v) {
   while (v >= 0x80) {
@@ -126,7 +128,7 @@ grpc::ByteBuffer EncodeFileChunk(const ChunkFields& f, grpc::Slice data,
     *p++ = kDataTag;
     p = PutVarint(p, n);
   }
-  char tail[1 + 8 + 2 + 1 + 10 + 2 * (2 + 16)];
+  char tail[1 + 8 + 2 + 1 + 10 + 2 * (2 + 16) + 2 * (1 + 10)];
   char* q = tail;
   if (f.xxh3 != 0) {
     *q++ = kXxh3Tag;
@@ -142,6 +144,14 @@ grpc::ByteBuffer EncodeFileChunk(const ChunkFields& f, grpc::Slice data,
   }
   q = PutDigest(q, kXxh3128Tag, f.xxh3_128);
   q = PutDigest(q, kStreamXxh3128Tag, f.stream_xxh3_128);
+  if (f.codec != 0) {
+    *q++ = kCodecTag;
+    q = PutVarint(q, f.codec);
+  }
+  if (f.raw_size != 0) {
+    *q++ = kRawSizeTag;
+    q = PutVarint(q, f.raw_size);
+  }
   grpc::Slice slices[3];
   size_t count = 0;
   if (p != head) slices[count++] = grpc::Slice(head, p - head);
@@ -151,7 +161,8 @@ grpc::ByteBuffer EncodeFileChunk(const ChunkFields& f, grpc::Slice data,
 }
 
 void DecodedChunk::Reset() {
-  offset = xxh3 = file_size = 0;
+  offset = xxh3 = file_size = raw_size = 0;
+  codec = 0;
   last = false;
   xxh3_128.clear();
   sha256.clear();
@@ -172,6 +183,10 @@ bool DecodeFileChunk(const std::vector<grpc::Slice>& slices,
         if (field == FileChunk::kOffsetFieldNumber) chunk->offset = v;
         if (field == FileChunk::kLastFieldNumber) chunk->last = v != 0;
         if (field == FileChunk::kFileSizeFieldNumber) chunk->file_size = v;
+        if (field == FileChunk::kCodecFieldNumber) {
+          chunk->codec = static_cast<uint32_t>(v);
+        }
+        if (field == FileChunk::kRawSizeFieldNumber) chunk->raw_size = v;
         break;
       case kFixed64:
         if (!in.Fixed(8, &v)) return false;

@@ -37,6 +37,8 @@ struct ChunkFields {
   uint64_t file_size = 0;
   ChunkDigest xxh3_128;
   ChunkDigest stream_xxh3_128;
+  uint32_t codec = 0;     // v1::ChunkCodec of data; 0: raw (absent)
+  uint64_t raw_size = 0;  // with a codec: the decoded size
 };
 
 // Encodes FileChunk{fields, data} as protobuf's serializer would (fields in
@@ -55,6 +57,8 @@ struct DecodedChunk {
   std::string xxh3_128;  // raw bytes; empty when absent
   std::string sha256;    // sent by old daemons only
   std::string stream_xxh3_128;
+  uint32_t codec = 0;  // v1::ChunkCodec; 0: data is raw
+  uint64_t raw_size = 0;
   std::vector<absl::string_view> data;
 
   // Empties every field, keeping the buffers (one object per stream).

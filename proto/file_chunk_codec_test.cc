@@ -49,6 +49,8 @@ v1::FileChunk MessageOf(const Case& c) {
   if (c.fields.stream_xxh3_128.present) {
     m.set_stream_xxh3_128(Bytes(c.fields.stream_xxh3_128));
   }
+  m.set_codec(static_cast<v1::ChunkCodec>(c.fields.codec));
+  m.set_raw_size(c.fields.raw_size);
   return m;
 }
 
@@ -88,6 +90,8 @@ TEST_P(FileChunkCodecTest, DecodeReadsGeneratedMessage) {
     EXPECT_EQ(chunk.file_size, c.fields.file_size);
     EXPECT_EQ(chunk.xxh3_128, message.xxh3_128());
     EXPECT_EQ(chunk.stream_xxh3_128, message.stream_xxh3_128());
+    EXPECT_EQ(chunk.codec, c.fields.codec);
+    EXPECT_EQ(chunk.raw_size, c.fields.raw_size);
   }
 }
 
@@ -106,7 +110,13 @@ INSTANTIATE_TEST_SUITE_P(
                          "tail!"},
                     Case{"stream_digest_only",
                          {.offset = 127, .stream_xxh3_128 = DigestOf(7)},
-                         std::string(300, '\0')}),
+                         std::string(300, '\0')},
+                    Case{"compressed",
+                         {.offset = 1 << 20,
+                          .stream_xxh3_128 = DigestOf(9),
+                          .codec = v1::CHUNK_CODEC_ZSTD,
+                          .raw_size = 1 << 20},
+                         "zstd frame bytes"}),
     [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
 
 TEST(FileChunkCodec, DecodeSkipsUnknownFieldsAndRejectsTruncation) {

@@ -19,6 +19,9 @@ jetback_cc_test(NAME client_api_test SRCS client_api_test.cc
 jetback_cc_test(NAME client_c_api_test SRCS client_c_api_driver_test.cc
   DEPS client_c_api_scenario jetback_client daemon_test_util
   TIMEOUT 120 LABELS client)
+jetback_cc_test(NAME wire_compression_test SRCS wire_compression_test.cc
+  DEPS jetback_client daemon_test_util client_test_util TIMEOUT 120
+  LABELS client)
 jetback_cc_test(NAME client_cli_test SRCS client_cli_test.cc
   DEPS client_test_util jetback_client daemon_test_util
   TIMEOUT 300 LABELS client)

@@ -17,6 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "jetback/client.h"
 #include "tests/client_test_util.h"
@@ -189,6 +191,129 @@ TEST_F(CliTest, IncrementalChainRestoresToTheLastIncremental) {
   CliResult bad = Cli({"restore", Path("inc1"), "--to", Path("r2")});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("-1003"), std::string::npos) << bad.err;
+}
+
+// Point-in-time restore through a real jetbackd: rows committed at known
+// times after a full backup, then an incremental; `--until` a time between
+// two commits and `--until-generation` give exactly the rows before them.
+// Row by row, naming keys only (the filler values are long).
+void ExpectSameRows(const Rows& got, const Rows& want) {
+  std::vector<std::string> got_keys, want_keys;
+  for (const auto& [k, v] : got) got_keys.push_back(k);
+  for (const auto& [k, v] : want) want_keys.push_back(k);
+  EXPECT_EQ(got_keys, want_keys);
+  EXPECT_TRUE(got == want) << "same keys, different values";
+}
+
+TEST_F(CliTest, RestoreUntilTimeOrGenerationStopsBetweenTwoCommits) {
+  Rows base = Batch("base", 10);
+  Put(base);
+  CliResult full = Cli({"backup", "--instance", "demo", "--out", Path("full"),
+                        "--truncate-logs"});
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  // Commits one row; returns its log generation and, in *after, a time at
+  // or after its commit time and before the next commit's.
+  auto put = [&](const Rows& rows, absl::Time* after) -> uint32_t {
+    std::vector<v1::Operation> ops;
+    for (const auto& [k, v] : rows) {
+      v1::Operation op;
+      op.set_kind(v1::Operation::KIND_PUT);
+      op.set_table("t");
+      op.set_key(k);
+      op.set_value(v);
+      ops.push_back(op);
+    }
+    auto done = client_->Transact("demo", "", ops);
+    EXPECT_TRUE(done.ok()) << done.status();
+    const absl::Time t = absl::Now();
+    if (after != nullptr) *after = t;
+    while (absl::ToUnixMicros(absl::Now()) <= absl::ToUnixMicros(t)) {
+    }
+    return done.ok() ? done->commit_generation() : 0;
+  };
+  absl::Time after_a, after_b;
+  const uint32_t gen_a = put({{"a", "1"}}, &after_a);
+  // Filler until the log rolls, so a later generation exists.
+  Rows in_gen_a = {{"a", "1"}}, before_b = {{"a", "1"}};
+  for (int i = 0; i < 30; ++i) {
+    Rows filler = Batch(absl::StrCat("fill", i, "-"), 8, 4000);
+    const uint32_t gen = put(filler, nullptr);
+    before_b.insert(filler.begin(), filler.end());
+    if (gen != gen_a) break;
+    in_gen_a.insert(filler.begin(), filler.end());
+  }
+  const uint32_t gen_b = put({{"b", "2"}}, &after_b);
+  ASSERT_GT(gen_b, gen_a);
+  put({{"c", "3"}}, nullptr);
+  CliResult inc = Cli({"backup", "--instance", "demo", "--out", Path("inc"),
+                       "--incremental", "--truncate-logs"});
+  ASSERT_EQ(inc.exit_code, 0) << inc.err;
+
+  // Between b and c, by time (RFC 3339, microseconds).
+  const std::string until =
+      absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", after_b, absl::UTCTimeZone());
+  CliResult by_time =
+      Cli({"--output", "json", "restore", Path("full"), "--incremental",
+           Path("inc"), "--until", until, "--to", Path("r-time")});
+  ASSERT_EQ(by_time.exit_code, 0) << by_time.err;
+  EXPECT_NE(by_time.out.find("\"point\":{\"reached\":true,\"generation\":" +
+                             std::to_string(gen_b)),
+            std::string::npos)
+      << by_time.out;
+  EXPECT_NE(by_time.out.find("\"transactions_skipped\":1}"), std::string::npos)
+      << by_time.out;
+  Rows want = base;
+  want.insert(before_b.begin(), before_b.end());
+  want["b"] = "2";
+  ExpectSameRows(RowsOfRestored(Path("r-time")), want);
+
+  // Just after a: b and c are not there.
+  CliResult at_a = Cli(
+      {"restore", Path("full"), "--incremental", Path("inc"), "--until",
+       absl::FormatTime("%Y-%m-%d%ET%H:%M:%E6SZ", after_a, absl::UTCTimeZone()),
+       "--to", Path("r-a")});
+  ASSERT_EQ(at_a.exit_code, 0) << at_a.err;
+  EXPECT_NE(at_a.out.find("point reached: generation " + std::to_string(gen_a)),
+            std::string::npos)
+      << at_a.out;
+  Rows want_a = base;
+  want_a["a"] = "1";
+  ExpectSameRows(RowsOfRestored(Path("r-a")), want_a);
+
+  // By generation: every commit of gen_a, none after.
+  CliResult by_gen =
+      Cli({"restore", Path("full"), "--incremental", Path("inc"),
+           "--until-generation", std::to_string(gen_a), "--to", Path("r-gen")});
+  ASSERT_EQ(by_gen.exit_code, 0) << by_gen.err;
+  Rows want_gen = base;
+  want_gen.insert(in_gen_a.begin(), in_gen_a.end());
+  ExpectSameRows(RowsOfRestored(Path("r-gen")), want_gen);
+
+  // Beyond the end: everything, and the point was not reached.
+  CliResult beyond =
+      Cli({"restore", Path("full"), "--incremental", Path("inc"), "--until",
+           "2100-01-01T00:00:00Z", "--to", Path("r-all")});
+  ASSERT_EQ(beyond.exit_code, 0) << beyond.err;
+  EXPECT_NE(beyond.out.find("point not reached"), std::string::npos)
+      << beyond.out;
+  EXPECT_NE(beyond.out.find("0 skipped"), std::string::npos) << beyond.out;
+
+  // Before what the full backup's copy needs; bad times; both bounds.
+  CliResult early =
+      Cli({"restore", Path("full"), "--incremental", Path("inc"), "--until",
+           "2001-09-09T01:46:40Z", "--to", Path("r-early")});
+  EXPECT_NE(early.exit_code, 0);
+  EXPECT_NE(early.err.find("-553"), std::string::npos) << early.err;
+  CliResult bad = Cli(
+      {"restore", Path("full"), "--until", "yesterday", "--to", Path("r-bad")});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("-1003"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("RFC 3339"), std::string::npos) << bad.err;
+  EXPECT_FALSE(fs::exists(Path("r-bad")));
+  CliResult both = Cli({"restore", Path("full"), "--until", until,
+                        "--until-generation", "3", "--to", Path("r-both")});
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_NE(both.err.find("-1003"), std::string::npos) << both.err;
 }
 
 TEST_F(CliTest, StopDuringBackupExitsFourWithReason) {

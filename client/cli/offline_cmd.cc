@@ -18,6 +18,7 @@
 #include "client/cli/output.h"
 #include "client/repo/backup_set.h"
 #include "client/repo/restore_chain.h"
+#include "client/cli/point_in_time.h"
 
 namespace jetback::cli {
 namespace {
@@ -49,6 +50,7 @@ struct RestoreArgs {
   std::vector<std::string> incrementals;
   std::string to;
   GenerationRange range;  // ESE-style sets only
+  UntilArgs until;        // point-in-time restore (client/cli/point_in_time.h)
 };
 
 std::vector<std::string> ChainOf(const RestoreArgs& args) {
@@ -110,10 +112,21 @@ int RunVerify(const GlobalOptions& g, const std::string& dir, bool deep,
 
 int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
   const int ese = RunIfEseStyleSet("restore", args.full, args.range, [&] {
+    if (args.until.given()) {
+      return ReportError("restore",
+                         JetStatus(jet::JET_errInvalidParameter,
+                                   "--until and --until-generation need a "
+                                   "jetback set (manifest.json); an ESE-style "
+                                   "set restores to its last log"));
+    }
     return RunEseRestore(g, args.full, args.incrementals, args.to, args.range);
   });
   if (ese >= 0) return ese;
-  auto restored = RestoreChain(ChainOf(args), args.to);
+  RestoreOptions until;  // bad input fails before anything is read
+  if (absl::Status bad = ApplyUntil(args.until, &until); !bad.ok()) {
+    return ReportError("restore", bad);
+  }
+  auto restored = RestoreChain(ChainOf(args), args.to, until);
   if (!restored.ok()) {
     const int code = ReportError("restore", restored.status());
     return JetErrOf(restored.status()) == jet::JET_errBackupDirectoryNotEmpty
@@ -124,10 +137,13 @@ int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
   if (g.json()) {
     std::printf(
         "{\"ok\":true,\"to\":%s,\"log_bytes_replayed\":%llu,"
-        "\"replay_seconds\":%.3f}\n",
+        "\"replay_seconds\":%.3f%s}\n",
         JsonString(args.to).c_str(),
         static_cast<unsigned long long>(stats.log_bytes_replayed),
-        absl::ToDoubleSeconds(stats.replay_time));
+        absl::ToDoubleSeconds(stats.replay_time),
+        args.until.given()
+            ? absl::StrCat(",\"point\":", PointJson(stats.point)).c_str()
+            : "");
   } else {
     std::vector<std::string> dbs;
     for (const auto& db : stats.databases) dbs.push_back(db.path);
@@ -139,6 +155,9 @@ int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
         restored->gen_high, args.to.c_str(), absl::StrJoin(dbs, ", ").c_str(),
         stats.log_bytes_replayed / 1048576.0,
         absl::ToDoubleSeconds(stats.replay_time));
+    if (args.until.given()) {
+      std::printf("%s\n", DescribePoint(stats.point).c_str());
+    }
   }
   return kExitOk;
 }
@@ -202,6 +221,13 @@ void AddOfflineCommands(CLI::App& app, const GlobalOptions& g, RunFn* run) {
   cmd->add_option("--to", restore->to, "Target directory (new or empty)")
       ->required();
   AddGenerationRangeOptions(cmd, &restore->range);
+  cmd->add_option("--until", restore->until.time,
+                  "Point in time: replay only transactions committed at or "
+                  "before TIME (RFC 3339, or local YYYY-MM-DD HH:MM[:SS])");
+  cmd->add_option("--until-generation", restore->until.generation,
+                  "Point in time: replay only transactions committed in log "
+                  "generations up to G")
+      ->check(CLI::PositiveNumber);
   auto repo = std::make_shared<RepoFlags>();
   cmd->add_option("--repo", repo->url,
                   "DIR and --incremental are set ids in this repository");

@@ -142,7 +142,9 @@ absl::Status BackupRun::CopyFile(const std::string& source,
         return absl::OkStatus();
       },
       options_.interrupted,
-      ReadFileOptions{.max_bytes_per_second = options_.max_rate});
+      ReadFileOptions{.max_bytes_per_second = options_.max_rate,
+                      .wire_codec = options_.wire_codec});
+  if (read.ok()) wire_bytes_ += read->wire_bytes;
   if (!read.ok()) {
     client_->CloseFile(ref_, handle).IgnoreError();
     return read.status();

@@ -35,6 +35,7 @@ struct BackupOptions {
   bool truncate_logs = false;  // TruncateLog before EndBackup
   bool sha256 = false;         // also record SHA-256 per file
   uint64_t max_rate = 0;       // bytes/s the daemon paces at; 0: none
+  WireCodec wire_codec = WireCodec::kNone;  // --wire-compress
   std::string agent;           // BeginBackup's agent name
   // How the set's files are stored: compression, encryption (set_codec.h).
   EncodeOptions encode;
@@ -63,6 +64,8 @@ class BackupRun {
   std::string location() const;
   const Manifest& manifest() const { return manifest_; }
   uint64_t total_bytes() const { return total_bytes_; }
+  // Data bytes received, as sent (compressed, with --wire-compress).
+  uint64_t wire_bytes() const { return wire_bytes_; }
   absl::Duration elapsed() const { return absl::Now() - start_; }
   const v1::EndBackupResponse& end() const { return end_; }
 
@@ -80,6 +83,7 @@ class BackupRun {
   v1::EndBackupResponse end_;
   std::set<std::string> names_;
   uint64_t total_bytes_ = 0;
+  uint64_t wire_bytes_ = 0;
   absl::Time start_;
   std::unique_ptr<SetWriter> set_;
   Repository* const repo_;

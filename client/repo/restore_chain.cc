@@ -102,7 +102,8 @@ std::vector<FileProblem> VerifySet(const std::string& dir,
 }
 
 absl::StatusOr<ChainRestoreResult> RestoreChain(
-    const std::vector<std::string>& set_dirs, const std::string& to) {
+    const std::vector<std::string>& set_dirs, const std::string& to,
+    const RestoreOptions& until) {
   if (set_dirs.empty()) {
     return JetStatus(jet::JET_errInvalidParameter, "no set to restore");
   }
@@ -172,6 +173,8 @@ absl::StatusOr<ChainRestoreResult> RestoreChain(
   options.gen_low = full.gen_low();
   options.gen_high = gen_high;
   options.databases = DatabaseNames(full);
+  options.until_time = until.until_time;
+  options.until_generation = until.until_generation;
   auto restored = Restore(options);
   if (!staging.empty()) fs::remove_all(staging, ec);
   JB_RETURN_IF_ERROR(restored.status());

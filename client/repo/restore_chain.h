@@ -48,9 +48,12 @@ struct ChainRestoreResult {
 // generations (-556), and a file that two sets both hold must be the same
 // bytes in both (-556). A chain of more than one set is staged as hard
 // links (copies across file systems) beside `to`, since the engine's
-// Restore reads one directory; the staging is removed afterwards.
+// Restore reads one directory; the staging is removed afterwards. The
+// point-in-time bound (until_time / until_generation) is taken from `until`;
+// its other fields are ignored.
 absl::StatusOr<ChainRestoreResult> RestoreChain(
-    const std::vector<std::string>& set_dirs, const std::string& to);
+    const std::vector<std::string>& set_dirs, const std::string& to,
+    const RestoreOptions& until = {});
 
 // The chain that ends at set `id` of `repo`, full set first: `id` itself
 // for a full set; for an incremental, the sets it builds on, followed by

@@ -77,7 +77,14 @@ struct ReadFileResult {
   // for it and the read started at offset 0.
   std::string sha256;
   int resumes = 0;  // transport breaks survived
+  // Data bytes as they came over the wire (compressed where the daemon
+  // compressed), and how many chunks came compressed.
+  uint64_t wire_bytes = 0;
+  uint64_t compressed_chunks = 0;
 };
+
+// ReadFileOptions::wire_codec.
+enum class WireCodec { kNone, kZstd };
 
 struct ReadFileOptions {
   // Also compute the SHA-256 of the delivered bytes (costs about 0.6 ms per
@@ -85,6 +92,10 @@ struct ReadFileOptions {
   bool sha256 = false;
   // Ask the daemon to pace the stream (bytes per second; 0: full speed).
   uint64_t max_bytes_per_second = 0;
+  // Ask the daemon to compress the chunks it sends (decompressed here
+  // before on_chunk and every digest). Pays off across a slow link; costs
+  // CPU on both ends, so off by default.
+  WireCodec wire_codec = WireCodec::kNone;
 };
 
 class Client {

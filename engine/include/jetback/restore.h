@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,25 @@ struct RestoreOptions {
   Env* env = nullptr;
   // Progress: generation replayed so far, of gen_high.
   std::function<void(uint32_t gen, uint32_t gen_high)> progress;
+  // Point-in-time restore (at most one of the two): replay only up to the
+  // last transaction committed at or before until_time (wall clock of the
+  // commit), or committed in a generation <= until_generation (0: none).
+  std::optional<absl::Time> until_time;
+  uint32_t until_generation = 0;
+};
+
+// The point a replay reached.
+struct RestorePoint {
+  // A point was asked for and lies within the logs: a transaction beyond it
+  // was found and left out (or, by generation, gen_high reaches it). False
+  // when the logs end first: everything was replayed.
+  bool reached = false;
+  uint32_t generation = 0;  // of the last transaction replayed (0: none)
+  // Commit time of the last transaction replayed; InfinitePast when unknown
+  // (a log format 1 generation, or nothing replayed).
+  absl::Time last_commit_time = absl::InfinitePast();
+  uint64_t transactions_replayed = 0;
+  uint64_t transactions_skipped = 0;  // committed beyond the point
 };
 
 struct RestoredDatabase {
@@ -50,6 +70,7 @@ struct RestoreResult {
   uint64_t log_bytes_replayed = 0;
   // Wall time of the replay alone (after the copies into target_dir).
   absl::Duration replay_time;
+  RestorePoint point;
 };
 
 // Checks, in order: logs gen_low..gen_high present (-1811), one signature
@@ -59,6 +80,9 @@ struct RestoreResult {
 // gen_high too low (-553). Then replays and leaves clean databases.
 // -1003 for missing gen_low/gen_high or an existing non-empty target;
 // -1032 naming the holder when the target is a running instance's directory.
+// Point in time: -1003 for both bounds at once, or a time bound over a log
+// format 1 generation (no commit times); -553 for a point before the end of
+// the generations the database copies need (their trailers' gen_high).
 absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options);
 
 // -1032 naming the holder when `dir` or a directory right inside it holds an
