@@ -712,6 +712,27 @@ TEST_F(S3BackupTest, OldFormatSetsStillVerifyAndRestore) {
       {"restore", "--repo", repo, "--set", ids[1], "--to", Path("restored")});
   ASSERT_EQ(restore.exit_code, 0) << restore.err;
   EXPECT_EQ(RowsOfRestored(Path("restored")), rows);
+
+  // Given a key, a set that is not encrypted is refused (nothing
+  // authenticates it), in a repository and as a directory, unless
+  // --allow-unencrypted says plain sets are expected.
+  const std::string key = WriteKeyFile(Path("k.key"), kKeyA);
+  for (const std::vector<std::string>& where :
+       {std::vector<std::string>{"--repo", repo, "--set", ids[1]},
+        std::vector<std::string>{absl::StrCat(repo, "/", ids[0])}}) {
+    std::vector<std::string> args = {"restore"};
+    args.insert(args.end(), where.begin(), where.end());
+    args.insert(args.end(), {"--key-file", key, "--to", Path("refused")});
+    CliResult refused = Cli(args);
+    EXPECT_EQ(refused.exit_code, 2) << refused.err;
+    EXPECT_TRUE(absl::StrContains(refused.err, "-1907")) << refused.err;
+    EXPECT_TRUE(absl::StrContains(refused.err, "not encrypted")) << refused.err;
+    EXPECT_FALSE(std::filesystem::exists(Path("refused/logs")));
+    args.push_back("--allow-unencrypted");
+    args[args.size() - 2] = Path(absl::StrCat("accepted", where.size()));
+    CliResult accepted = Cli(args);
+    ASSERT_EQ(accepted.exit_code, 0) << accepted.err;
+  }
 }
 
 // `backup --out DIR` stays plain by default; asked to, it compresses and

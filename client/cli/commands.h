@@ -48,6 +48,7 @@ struct RepoFlags {
   int upload_concurrency = 4;
   std::string compress;  // backup: --compress; empty: the default
   std::string key_file;  // --key-file; empty: $JETBACK_REPO_KEY if set
+  bool allow_unencrypted = false;  // verify / restore: accept plain sets
 };
 void AddRepoFlags(CLI::App* cmd, RepoFlags* flags, bool with_upload_knobs);
 absl::StatusOr<std::unique_ptr<repo::Repository>> OpenRepoFrom(

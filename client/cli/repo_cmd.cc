@@ -28,6 +28,9 @@ absl::StatusOr<std::unique_ptr<Repository>> OpenRepoFrom(
   repo::RepoOptions options;
   JB_ASSIGN_OR_RETURN(options.key,
                       repo::RepoKey::FromFileOrEnv(flags.key_file));
+  if (flags.allow_unencrypted) {
+    options.key = repo::RepoKey::AcceptingPlainSets(options.key);
+  }
   S3Config s3;
   if (repo::IsS3Url(flags.url)) {
     JB_ASSIGN_OR_RETURN(s3, S3ConfigFromEnv(flags.endpoint, flags.region));
@@ -47,7 +50,12 @@ void AddRepoFlags(CLI::App* cmd, RepoFlags* flags, bool with_upload_knobs) {
                   "Repository key (64 hex digits or base64 of 32 bytes); "
                   "default $JETBACK_REPO_KEY. backup encrypts with it; "
                   "verify and restore decrypt");
-  if (!with_upload_knobs) return;
+  if (!with_upload_knobs) {
+    cmd->add_flag("--allow-unencrypted", flags->allow_unencrypted,
+                  "With a key: also accept sets that are not encrypted "
+                  "(nothing authenticates them)");
+    return;
+  }
   cmd->add_option("--compress", flags->compress,
                   "none, zstd or zstd:LEVEL (1-19); default zstd:1 with "
                   "--repo, none with --out");
@@ -66,14 +74,26 @@ int WithSetsFromRepo(const RepoFlags& flags,
   std::shared_ptr<const repo::RepoKey> key;
   if (flags.url.empty()) {
     bool encoded = false;
+    std::vector<std::pair<std::string, repo::Manifest>> manifests;
     for (const std::string* dir : set_ids) {
       auto manifest = repo::ReadManifest(*dir);
       encoded = encoded || (manifest.ok() && repo::IsEncoded(*manifest));
+      if (manifest.ok()) manifests.emplace_back(*dir, *std::move(manifest));
     }
-    if (!encoded) return body();
     auto loaded = repo::RepoKey::FromFileOrEnv(flags.key_file);
     if (!loaded.ok()) return ReportError("key", loaded.status());
     key = *std::move(loaded);
+    if (flags.allow_unencrypted) key = repo::RepoKey::AcceptingPlainSets(key);
+    if (!encoded) {
+      // A key given means authenticated sets only (or --allow-unencrypted).
+      for (const auto& [dir, manifest] : manifests) {
+        absl::Status plain = repo::CheckManifestKey(manifest, key.get(), dir);
+        if (!plain.ok()) {
+          return ReportError(verifying ? "verify" : "restore", plain);
+        }
+      }
+      return body();
+    }
   } else {
     auto opened = OpenRepoFrom(flags);
     if (!opened.ok()) return ReportError("repository", opened.status());

@@ -522,6 +522,14 @@ absl::StatusOr<std::shared_ptr<const RepoKey>> RepoKey::FromFileOrEnv(
   return FromText(env, absl::StrCat("$", kKeyEnv));
 }
 
+std::shared_ptr<const RepoKey> RepoKey::AcceptingPlainSets(
+    const std::shared_ptr<const RepoKey>& key) {
+  if (key == nullptr) return key;
+  auto copy = std::shared_ptr<RepoKey>(new RepoKey(*key));
+  copy->accepts_plain_sets_ = true;
+  return copy;
+}
+
 std::unique_ptr<SetWriter> EncodingSetWriter(std::unique_ptr<SetWriter> inner,
                                              EncodeOptions options,
                                              std::string binding) {
@@ -544,7 +552,18 @@ bool IsEncoded(const Manifest& manifest) {
 
 absl::Status CheckManifestKey(const Manifest& manifest, const RepoKey* key,
                               const std::string& where) {
-  if (!manifest.has_encryption()) return absl::OkStatus();
+  if (!manifest.has_encryption()) {
+    // Nothing authenticates a plain set: with a key given, one put in place
+    // of an encrypted set (or beside them) must not pass unnoticed.
+    if (key == nullptr || key->accepts_plain_sets()) return absl::OkStatus();
+    return JetStatus(
+        jet::JET_errAccessDenied,
+        absl::StrCat("set ", where,
+                     " is not encrypted, but a key was given (key id ",
+                     key->id_hex(),
+                     "): nothing authenticates it; add --allow-unencrypted to "
+                     "accept it"));
+  }
   const ManifestEncryption& enc = manifest.encryption();
   if (enc.cipher() != kCipher) {
     return JetStatus(
@@ -653,9 +672,9 @@ absl::StatusOr<std::string> PlainSetDir(const std::string& dir,
                                         const std::string& staging,
                                         const std::string& set_name) {
   JB_ASSIGN_OR_RETURN(Manifest manifest, ReadManifest(dir));
-  if (!IsEncoded(manifest)) return dir;
   JB_RETURN_IF_ERROR(
       CheckManifestKey(manifest, key, set_name.empty() ? dir : set_name));
+  if (!IsEncoded(manifest)) return dir;
   for (const ManifestFile& f : manifest.files()) {
     absl::Status decoded = DecodeFile(manifest, f, key, dir + "/" + f.name(),
                                       staging + "/" + f.name());

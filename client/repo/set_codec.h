@@ -71,6 +71,13 @@ class RepoKey {
       const std::string& path);
   ~RepoKey();
 
+  // The same key, but verify and restore also accept sets that are not
+  // encrypted (--allow-unencrypted). By default a key means "authenticated
+  // sets only": a plain set put in an encrypted repository is refused.
+  static std::shared_ptr<const RepoKey> AcceptingPlainSets(
+      const std::shared_ptr<const RepoKey>& key);
+  bool accepts_plain_sets() const { return accepts_plain_sets_; }
+
   const std::string& id_hex() const { return id_hex_; }
   const uint8_t* file_key() const { return file_key_.data(); }
   const uint8_t* mac_key() const { return mac_key_.data(); }
@@ -79,6 +86,7 @@ class RepoKey {
   RepoKey() = default;
   std::string id_hex_;
   std::array<uint8_t, 32> file_key_{}, mac_key_{};
+  bool accepts_plain_sets_ = false;
 };
 
 struct EncodeOptions {

@@ -166,10 +166,21 @@ TEST_F(SetCodecTest, OldSetsWithoutCodecFieldsAreUsedAsTheyAre) {
   m.set_format_version(1);
   Write(dir + "/manifest.json", *ManifestToJson(m));
   ASSERT_FALSE(IsEncoded(m));
-  auto plain = PlainSetDir(dir, Key().get(), root_);
+  auto plain = PlainSetDir(dir, nullptr, root_);
   ASSERT_TRUE(plain.ok()) << plain.status();
   EXPECT_EQ(*plain, dir);  // nothing to decode: the set itself
   EXPECT_TRUE(CheckSetFiles(dir, m).empty());
+  // With a key, a plain set is refused unless plain sets are accepted:
+  // nothing authenticates it.
+  auto refused = PlainSetDir(dir, Key().get(), root_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(JetErrOf(refused.status()), jet::JET_errAccessDenied);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "not encrypted"))
+      << refused.status();
+  auto accepted =
+      PlainSetDir(dir, RepoKey::AcceptingPlainSets(Key()).get(), root_);
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  EXPECT_EQ(*accepted, dir);
 }
 
 // Damage to an encrypted (and compressed) set: each row one way to break
