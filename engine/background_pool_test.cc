@@ -1,16 +1,17 @@
 #include "jetback/background_pool.h"
 
-#include <dirent.h>
-
 #include <atomic>
 #include <thread>
 #include <vector>
 
 #include "absl/time/clock.h"
+#include "engine/test_util.h"
 #include "gtest/gtest.h"
 
 namespace jetback {
 namespace {
+
+using testing_util::ProcessThreads;
 
 // Polls `done` (a real condition) until it holds or 30 s pass.
 template <typename F>
@@ -21,17 +22,6 @@ bool WaitFor(F done) {
     absl::SleepFor(absl::Milliseconds(1));
   }
   return true;
-}
-
-int ProcessThreads() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/task");
-  if (d == nullptr) return -1;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  closedir(d);
-  return n;
 }
 
 TEST(BackgroundPoolTest, RunsPeriodicallyAndStopsAfterRemove) {

@@ -1,7 +1,5 @@
 #include "jetback/instance.h"
 
-#include <dirent.h>
-
 #include <atomic>
 #include <map>
 #include <string>
@@ -20,6 +18,7 @@ namespace jetback {
 namespace {
 
 using testing_util::Options;
+using testing_util::ProcessThreads;
 using testing_util::TempDir;
 
 class InstanceTest : public ::testing::Test {
@@ -383,17 +382,6 @@ TEST_F(InstanceTest, ConcurrentCommitsReadersAndBackupReads) {
     return true;
   }));
   EXPECT_EQ(n, 4 * 60 * 3);
-}
-
-int ProcessThreads() {
-  int n = 0;
-  DIR* d = opendir("/proc/self/task");
-  if (d == nullptr) return -1;
-  while (dirent* e = readdir(d)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  closedir(d);
-  return n;
 }
 
 // Issue 18: idle instances cost no threads of their own, and each one's

@@ -6,6 +6,7 @@
 #ifndef JETBACK_ENGINE_TEST_UTIL_H_
 #define JETBACK_ENGINE_TEST_UTIL_H_
 
+#include <dirent.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -16,6 +17,18 @@
 #include "jetback/status.h"
 
 namespace jetback::testing_util {
+
+// Threads of this process now (entries of /proc/self/task); -1 on error.
+inline int ProcessThreads() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] != '.') ++n;
+  }
+  closedir(d);
+  return n;
+}
 
 inline std::string MakeTempDir() {
   std::string tmpl = ::testing::TempDir() + "/jetback_storage_XXXXXX";

@@ -2,7 +2,7 @@
 # `jetback` CLI, each against a real jetbackd (tests/daemon_test_util).
 
 add_library(client_test_util STATIC client_test_util.cc)
-target_link_libraries(client_test_util PUBLIC jetback_errors absl::time absl::strings
+target_link_libraries(client_test_util PUBLIC jetback_errors jetback_proto absl::time absl::strings
   absl::synchronization Threads::Threads)
 target_compile_definitions(client_test_util PUBLIC
   JETBACK_CLI_PATH="$<TARGET_FILE:jetback>")

@@ -56,15 +56,7 @@ class CliTest : public ::testing::Test {
   std::string Path(const std::string& name) { return dir_.path() + "/" + name; }
 
   void Put(const Rows& rows) {
-    std::vector<v1::Operation> ops;
-    for (const auto& [k, v] : rows) {
-      v1::Operation op;
-      op.set_kind(v1::Operation::KIND_PUT);
-      op.set_table("t");
-      op.set_key(k);
-      op.set_value(v);
-      ops.push_back(op);
-    }
+    std::vector<v1::Operation> ops = PutOperations(rows);
     ASSERT_TRUE(client_->Transact("demo", "", ops).ok());
   }
 
@@ -214,15 +206,7 @@ TEST_F(CliTest, RestoreUntilTimeOrGenerationStopsBetweenTwoCommits) {
   // Commits one row; returns its log generation and, in *after, a time at
   // or after its commit time and before the next commit's.
   auto put = [&](const Rows& rows, absl::Time* after) -> uint32_t {
-    std::vector<v1::Operation> ops;
-    for (const auto& [k, v] : rows) {
-      v1::Operation op;
-      op.set_kind(v1::Operation::KIND_PUT);
-      op.set_table("t");
-      op.set_key(k);
-      op.set_value(v);
-      ops.push_back(op);
-    }
+    std::vector<v1::Operation> ops = PutOperations(rows);
     auto done = client_->Transact("demo", "", ops);
     EXPECT_TRUE(done.ok()) << done.status();
     const absl::Time t = absl::Now();

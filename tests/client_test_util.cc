@@ -198,4 +198,18 @@ void UnixProxy::CutAll() {
   ++cuts_;
 }
 
+std::vector<v1::Operation> PutOperations(
+    const std::map<std::string, std::string>& rows, const std::string& table) {
+  std::vector<v1::Operation> ops;
+  for (const auto& [key, value] : rows) {
+    v1::Operation op;
+    op.set_kind(v1::Operation::KIND_PUT);
+    op.set_table(table);
+    op.set_key(key);
+    op.set_value(value);
+    ops.push_back(std::move(op));
+  }
+  return ops;
+}
+
 }  // namespace jetback::testing

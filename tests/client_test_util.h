@@ -11,13 +11,15 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "jetback/mutex.h"
 #include "absl/time/time.h"
+#include "jetback/mutex.h"
+#include "jetback/v1/data.pb.h"
 
 namespace jetback::testing {
 
@@ -52,6 +54,12 @@ bool WaitUntil(const std::function<bool()>& condition,
                absl::Duration timeout = absl::Seconds(30));
 
 std::string ReadFileOrEmpty(const std::string& path);
+
+// One PUT per row (key -> value) into `table`, in key order: the operations
+// of one Transact.
+std::vector<v1::Operation> PutOperations(
+    const std::map<std::string, std::string>& rows,
+    const std::string& table = "t");
 
 // Forwards each connection to `listen_path` to the Unix socket
 // `target_path`. CutAll() breaks every current connection (a real transport

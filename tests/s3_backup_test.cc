@@ -65,15 +65,7 @@ class S3BackupTest : public ::testing::Test {
   std::string Path(const std::string& name) { return dir_.path() + "/" + name; }
 
   void Put(const Rows& rows) {
-    std::vector<v1::Operation> ops;
-    for (const auto& [k, v] : rows) {
-      v1::Operation op;
-      op.set_kind(v1::Operation::KIND_PUT);
-      op.set_table("t");
-      op.set_key(k);
-      op.set_value(v);
-      ops.push_back(op);
-    }
+    std::vector<v1::Operation> ops = PutOperations(rows);
     ASSERT_TRUE(client_->Transact("demo", "", ops).ok());
   }
 
