@@ -233,17 +233,7 @@ class S3Repository : public Repository {
                        absl::StrCat("cannot create ", path));
     }
     auto write = [&](absl::string_view data) {
-      while (!data.empty()) {
-        ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-          return JetStatus(
-              errno == ENOSPC ? jet::JET_errDiskFull : jet::JET_errDiskIO,
-              absl::StrCat("writing ", path));
-        }
-        data.remove_prefix(static_cast<size_t>(n));
-      }
-      return absl::OkStatus();
+      return WriteAll(fd, data, path);
     };
     absl::Status status;
     if (IsEncoded(manifest, file)) {

@@ -421,6 +421,8 @@ class Decoder : public FileDecoder {
   std::string plain_;
 };
 
+}  // namespace
+
 absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -434,8 +436,6 @@ absl::Status WriteAll(int fd, absl::string_view data, const std::string& path) {
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::StatusOr<CompressOptions> ParseCompress(absl::string_view text) {
   CompressOptions options;

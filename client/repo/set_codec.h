@@ -111,6 +111,10 @@ bool IsEncoded(const Manifest& manifest);
 // (-1907 "set X was encrypted with key id K, not the given key") and the
 // manifest's MAC holds (-1018). OK for a set that is not encrypted.
 // `where` names the set in messages.
+// Writes all of `data` to `fd` (retrying short writes and EINTR); -1808
+// JET_errDiskFull on ENOSPC, else -1022 naming `path`.
+absl::Status WriteAll(int fd, absl::string_view data, const std::string& path);
+
 absl::Status CheckManifestKey(const Manifest& manifest, const RepoKey* key,
                               const std::string& where);
 
