@@ -86,3 +86,10 @@ add_test(NAME man_pages
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/man_test.sh
           ${PROJECT_BINARY_DIR}/docs/man $<TARGET_FILE:jetback>)
 set_tests_properties(man_pages PROPERTIES LABELS client TIMEOUT 60)
+
+# A foreign agent (Python grpcio, stubs from proto/) gets what the contract
+# documents: digests, wire compression, -1003, the stop as -801 with reason.
+add_test(NAME foreign_python_agent
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/foreign/agent_test.sh
+          $<TARGET_FILE:jetbackd> $<TARGET_FILE:jetback> ${PROJECT_SOURCE_DIR}/proto)
+set_tests_properties(foreign_python_agent PROPERTIES LABELS client TIMEOUT 120)
