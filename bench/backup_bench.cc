@@ -48,7 +48,8 @@ double Since(Clock::time_point start) {
 
 [[noreturn]] void Fail(const char* what, const absl::Status& status) {
   std::fprintf(stderr, "backup_bench: %s: %s (%d)\n", what,
-               std::string(status.message()).c_str(), jetback::JetErrOf(status));
+               std::string(status.message()).c_str(),
+               jetback::JetErrOf(status));
   std::exit(2);
 }
 
@@ -105,8 +106,8 @@ std::string RandomBytes(std::mt19937_64& rng, size_t n) {
 std::string JsonRows(std::mt19937_64& rng, uint64_t* id, size_t n) {
   std::string s;
   while (s.size() < n) {
-    absl::StrAppend(&s, "{\"id\":", (*id)++, ",\"name\":\"user",
-                    rng() % 100000, "\",\"balance\":", rng() % 1000000,
+    absl::StrAppend(&s, "{\"id\":", (*id)++, ",\"name\":\"user", rng() % 100000,
+                    "\",\"balance\":", rng() % 1000000,
                     ",\"active\":", rng() % 2 ? "true" : "false", "}\n");
   }
   s.resize(n);
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
+    // clang-format off
     if (a == "--server") server = next();
     else if (a == "--instance") instance = next();
     else if (a == "--tls-ca") tls_ca = next();
@@ -143,6 +145,7 @@ int main(int argc, char** argv) {
     else if (a == "--value-kib") value_kib = std::strtoull(next().c_str(), nullptr, 10);
     else if (a == "--values") values = next();
     else mode = a;
+    // clang-format on
   }
   jetback::ClientOptions options;
   options.server = server;
@@ -237,7 +240,8 @@ int main(int argc, char** argv) {
                 commits.load() / s, backups.load());
     return 0;
   }
-  std::fprintf(stderr, "usage: backup_bench --server S --instance I "
-                       "stream|commits|load ...\n");
+  std::fprintf(stderr,
+               "usage: backup_bench --server S --instance I "
+               "stream|commits|load ...\n");
   return 1;
 }
