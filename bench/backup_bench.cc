@@ -12,8 +12,11 @@
 //       --during-backup, full backups run back to back meanwhile.
 //       Prints "commits n=N seconds=S per_s=R backups=B".
 //   backup_bench --server S --instance I load --mib M [--value-kib V]
-//       Fills the instance's first database with M MiB of incompressible
-//       values (transactions of about 3 MiB).
+//                [--values random|json]
+//       Fills the instance's first database with M MiB of values
+//       (transactions of about 3 MiB): incompressible random bytes, or
+//       JSON-like rows as jetback_set_codec_bench writes them
+//       ({"id":N,"name":"userK","balance":B,"active":true} per line).
 
 #include <signal.h>
 
@@ -45,7 +48,8 @@ double Since(Clock::time_point start) {
 
 [[noreturn]] void Fail(const char* what, const absl::Status& status) {
   std::fprintf(stderr, "backup_bench: %s: %s (%d)\n", what,
-               std::string(status.message()).c_str(), jetback::JetErrOf(status));
+               std::string(status.message()).c_str(),
+               jetback::JetErrOf(status));
   std::exit(2);
 }
 
@@ -98,10 +102,23 @@ std::string RandomBytes(std::mt19937_64& rng, size_t n) {
   return s;
 }
 
+// JSON-like rows, one per line, cut to n bytes (set_codec_bench.cc's Rows).
+std::string JsonRows(std::mt19937_64& rng, uint64_t* id, size_t n) {
+  std::string s;
+  while (s.size() < n) {
+    absl::StrAppend(&s, "{\"id\":", (*id)++, ",\"name\":\"user", rng() % 100000,
+                    "\",\"balance\":", rng() % 1000000,
+                    ",\"active\":", rng() % 2 ? "true" : "false", "}\n");
+  }
+  s.resize(n);
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string server, instance = "demo", mode, tls_ca, tls_cert, tls_key;
+  std::string values = "random";
   double seconds = 5;
   int threads = 4;
   bool during_backup = false;
@@ -115,6 +132,7 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
+    // clang-format off
     if (a == "--server") server = next();
     else if (a == "--instance") instance = next();
     else if (a == "--tls-ca") tls_ca = next();
@@ -125,7 +143,9 @@ int main(int argc, char** argv) {
     else if (a == "--during-backup") during_backup = true;
     else if (a == "--mib") mib = std::strtoull(next().c_str(), nullptr, 10);
     else if (a == "--value-kib") value_kib = std::strtoull(next().c_str(), nullptr, 10);
+    else if (a == "--values") values = next();
     else mode = a;
+    // clang-format on
   }
   jetback::ClientOptions options;
   options.server = server;
@@ -152,7 +172,11 @@ int main(int argc, char** argv) {
     std::mt19937_64 rng(42);
     const size_t value_size = value_kib * 1024;
     const size_t per_txn = std::max<size_t>(1, (3 << 20) / value_size);
-    uint64_t written = 0, key = 0;
+    if (values != "random" && values != "json") {
+      std::fprintf(stderr, "--values: random or json\n");
+      return 1;
+    }
+    uint64_t written = 0, key = 0, row = 0;
     auto start = Clock::now();
     while (written < mib << 20) {
       std::vector<jetback::v1::Operation> ops;
@@ -161,7 +185,8 @@ int main(int argc, char** argv) {
         op.set_kind(jetback::v1::Operation::KIND_PUT);
         op.set_table("default");
         op.set_key(absl::StrCat("load/", key++));
-        op.set_value(RandomBytes(rng, value_size));
+        op.set_value(values == "json" ? JsonRows(rng, &row, value_size)
+                                      : RandomBytes(rng, value_size));
         written += value_size;
         ops.push_back(std::move(op));
       }
@@ -215,7 +240,8 @@ int main(int argc, char** argv) {
                 commits.load() / s, backups.load());
     return 0;
   }
-  std::fprintf(stderr, "usage: backup_bench --server S --instance I "
-                       "stream|commits|load ...\n");
+  std::fprintf(stderr,
+               "usage: backup_bench --server S --instance I "
+               "stream|commits|load ...\n");
   return 1;
 }

@@ -8,7 +8,10 @@
 // ratio to the baseline, stored size / original size, and CPU ms per MiB
 // (process CPU time, all threads).
 //
-//   jetback_set_codec_bench [--mib N] [--runs R] [--dir DIR]
+//   jetback_set_codec_bench [--mib N] [--runs R] [--dir DIR] [--no-pipe]
+//
+// --no-pipe: compress and encrypt in the appending thread, as before
+// set_file_pipe.h (EncodeOptions::pipe = false), for before/after runs.
 
 #include <stdlib.h>
 #include <time.h>
@@ -108,11 +111,18 @@ double Median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   int mib = 512, runs = 5;
+  bool pipe = true;
   std::string dir = std::filesystem::temp_directory_path().string();
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--no-pipe") == 0) {
+      pipe = false;
+      continue;
+    }
+    if (i + 1 >= argc) break;
     if (std::strcmp(argv[i], "--mib") == 0) mib = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--runs") == 0) runs = std::atoi(argv[i + 1]);
     if (std::strcmp(argv[i], "--dir") == 0) dir = argv[i + 1];
+    ++i;
   }
   std::string root = dir + "/jb-codec-bench-XXXXXX";
   if (mkdtemp(root.data()) == nullptr) return 1;
@@ -140,6 +150,7 @@ int main(int argc, char** argv) {
     for (const Case& c : cases) {
       EncodeOptions options;
       options.compress = *ParseCompress(c.compress);
+      options.pipe = pipe;
       if (c.encrypt) options.key = *key;
       std::vector<double> rate, cpu;
       Result last;

@@ -222,6 +222,12 @@ absl::StatusOr<DatabaseImpl*> InstanceImpl::AddDatabase(
   h.log_signature = log_signature_;
   h.gen_min_required = log_->generation();
   h.gen_max_required = log_->generation();
+  if (!recovered) {
+    // Clean: all it committed is on its pages, and the generation it names
+    // may be another log set's (a restored database: the set's gen_high). A
+    // backup's trailer would ask for that generation of this log (-553).
+    h.gen_max_committed = log_->generation();
+  }
   JB_RETURN_IF_ERROR(file->WriteHeader(h));
   auto db = std::make_unique<DatabaseImpl>(this, std::move(file));
   DatabaseImpl* raw = db.get();

@@ -222,6 +222,158 @@ TEST_F(PointInTimeTest, UntilGenerationReplaysWholeGenerations) {
   ExpectRowsThrough(*restored, last, kTimedRows, "check");
 }
 
+// An instance started on a restored target the way jetbackd lays one out
+// by default (daemon/config.cc): data_dir = TARGET, log_dir = TARGET/logs,
+// system_dir = TARGET/system. Before Restore emptied TARGET/logs, the
+// replayed copies left there made Init refuse with -542 (archived
+// generations and no checkpoint), after a full restore as after a point in
+// time; had it started, generations past the point would have sat in its
+// log directory.
+class RestoredTargetTest : public PointInTimeTest {
+ protected:
+  InstanceOptions TargetOptions(const std::string& target) const {
+    InstanceOptions o;
+    o.name = "restored";
+    o.data_dir = target;
+    o.log_dir = JoinPath(target, "logs");
+    o.system_dir = JoinPath(target, "system");
+    o.page_size = page_size_;
+    o.log_file_size = log_file_size_;
+    o.cache_pages = 256;
+    o.flush_interval = absl::Milliseconds(20);
+    return o;
+  }
+
+  // Keys of table "t" in `db`, as a map.
+  std::map<std::string, std::string> Keys(Database* db) {
+    auto rows = ScanTable(db, "t");
+    EXPECT_TRUE(rows.ok()) << rows.status();
+    if (!rows.ok()) return {};
+    return std::map<std::string, std::string>(rows->begin(), rows->end());
+  }
+
+  // The base rows, p0..p(last) of n, and `extra` new rows "n0".."n(extra-1)".
+  void ExpectExactly(const std::map<std::string, std::string>& got, int last,
+                     int n, int extra, const std::string& where) {
+    for (int i = 0; i < kBaseRows; ++i) {
+      EXPECT_EQ(got.count(absl::StrFormat("k%08d", i)), 1u) << where << i;
+    }
+    for (int i = 0; i < n; ++i) {
+      EXPECT_EQ(got.count(RowKey(i)), i <= last ? 1u : 0u)
+          << where << ": " << RowKey(i);
+    }
+    for (int i = 0; i < extra; ++i) {
+      auto it = got.find(absl::StrCat("n", i));
+      ASSERT_NE(it, got.end()) << where << ": new row n" << i << " missing";
+      EXPECT_EQ(it->second, absl::StrCat("new", i));
+    }
+    EXPECT_EQ(got.size(), static_cast<size_t>(kBaseRows + last + 1 + extra))
+        << where;
+  }
+
+  // Starts an instance on the restored target, attaches the database,
+  // checks the rows, commits new ones, crashes it (no flush, no
+  // checkpoint, nothing marked clean), recovers and checks again; then a
+  // backup of it restores to the same rows.
+  void StartOnTarget(const RestoreResult& restored, const std::string& target,
+                     int last, int n) {
+    EXPECT_TRUE(ListDir(JoinPath(target, "logs")).empty())
+        << "the replayed generations were left in the target's log dir";
+    EXPECT_EQ(restored.logs_removed, gen_high_ - full_.logs.gen_low + 1);
+    auto created = registry_->Create(TargetOptions(target));
+    ASSERT_TRUE(created.ok()) << created.status();
+    Instance* inst = *created;
+    ASSERT_OK(inst->Init());
+    EXPECT_EQ(inst->CurrentGeneration(), 1u);  // a log of its own
+    auto db = inst->AttachDatabase(restored.databases[0].path);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ExpectExactly(Keys(*db), last, n, 0, "attached");
+    constexpr int kNew = 5;
+    for (int i = 0; i < kNew; ++i) {
+      std::unique_ptr<Transaction> txn = (*db)->Begin();
+      ASSERT_OK(txn->Put("t", absl::StrCat("n", i), absl::StrCat("new", i)));
+      ASSERT_OK(txn->Commit());
+    }
+    inst->TermDirty();
+    ASSERT_OK(registry_->Remove("restored"));
+
+    created = registry_->Create(TargetOptions(target));
+    ASSERT_TRUE(created.ok()) << created.status();
+    inst = *created;
+    ASSERT_OK(inst->Init());  // crash recovery: its own log only
+    Database* again = inst->FindDatabase(restored.databases[0].path);
+    ASSERT_NE(again, nullptr) << "the checkpoint did not re-attach it";
+    ExpectExactly(Keys(again), last, n, kNew, "after crash recovery");
+
+    // A backup of it holds its own generations and restores the same rows.
+    const std::string set = target + "-set";
+    auto backup = StreamBackupSet(inst->backup(), set);
+    ASSERT_TRUE(backup.ok()) << backup.status();
+    EXPECT_EQ(backup->logs.gen_low, 1u);
+    RestoreOptions o;
+    o.backup_dir = set;
+    o.target_dir = target + "-again";
+    o.gen_low = backup->logs.gen_low;
+    o.gen_high = backup->logs.gen_high;
+    auto second = Restore(o);
+    ASSERT_TRUE(second.ok()) << second.status();
+    ASSERT_OK(registry_->Remove("restored"));
+    auto check = registry_->Create(TargetOptions(o.target_dir));
+    ASSERT_TRUE(check.ok()) << check.status();
+    ASSERT_OK((*check)->Init());
+    auto db2 = (*check)->AttachDatabase(second->databases[0].path);
+    ASSERT_TRUE(db2.ok()) << db2.status();
+    ExpectExactly(Keys(*db2), last, n, kNew, "restored backup of it");
+    ASSERT_OK(registry_->Remove("restored"));
+  }
+};
+
+TEST_F(RestoredTargetTest, PointInTimeTargetStartsWithNothingPastThePoint) {
+  CommitTimedRows(kTimedRows);
+  Incremental();
+  const int cut = 5;
+  ASSERT_LT(gens_[cut], gens_.back());  // later rows in later generations
+  RestoreOptions o = Opts("target");
+  o.until_time = after_[cut];
+  auto restored = Restore(o);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  const RestorePoint& p = restored->point;
+  ASSERT_TRUE(p.reached);
+  EXPECT_EQ(p.generation, gens_[cut]);
+  EXPECT_EQ(p.dropped_gen_low, gens_[cut] + 1);
+  EXPECT_EQ(p.dropped_gen_high, gen_high_);
+  StartOnTarget(*restored, o.target_dir, cut, kTimedRows);
+}
+
+TEST_F(RestoredTargetTest, UntilGenerationDropsTheGenerationsAfterIt) {
+  CommitTimedRows(kTimedRows);
+  Incremental();
+  const uint32_t g = gens_[kTimedRows / 2];
+  int last = -1;
+  for (int i = 0; i < kTimedRows; ++i) {
+    if (gens_[i] <= g) last = i;
+  }
+  RestoreOptions o = Opts("target");
+  o.until_generation = g;
+  auto restored = Restore(o);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->point.dropped_gen_low, g + 1);
+  EXPECT_EQ(restored->point.dropped_gen_high, gen_high_);
+  StartOnTarget(*restored, o.target_dir, last, kTimedRows);
+}
+
+TEST_F(RestoredTargetTest, FullRestoreTargetStarts) {
+  CommitTimedRows(kTimedRows);
+  Incremental();
+  RestoreOptions o = Opts("target");
+  auto restored = Restore(o);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_FALSE(restored->point.reached);
+  EXPECT_EQ(restored->point.dropped_gen_low, 0u);
+  EXPECT_EQ(restored->point.dropped_gen_high, 0u);
+  StartOnTarget(*restored, o.target_dir, kTimedRows - 1, kTimedRows);
+}
+
 // A set made by builds before log format 2: headers say version 1 and
 // commit records carry no time.
 class OldFormatTest : public PointInTimeTest {

@@ -259,6 +259,16 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
   }
   result.point.transactions_replayed = replayed.transactions;
   result.point.transactions_skipped = replayed.skipped;
+  if (result.point.reached) {
+    // Every generation up to here is wholly applied: the copies need them,
+    // the last transaction replayed lies in one, or the point names it.
+    const uint32_t applied =
+        std::max({required, result.point.generation, options.until_generation});
+    if (applied < options.gen_high) {
+      result.point.dropped_gen_low = applied + 1;
+      result.point.dropped_gen_high = options.gen_high;
+    }
+  }
   result.replay_time = absl::Now() - replay_start;
 
   // The result must be clean, consistent databases.
@@ -274,6 +284,21 @@ absl::StatusOr<RestoreResult> Restore(const RestoreOptions& options) {
                        absl::StrCat(db.path, " is not clean after replay"));
     }
   }
+  // The log copies go once the databases are clean: they need no log, and
+  // <target>/logs is where an instance started on the target keeps its own
+  // by default (jetbackd: DATA/logs). Archived generations there without a
+  // checkpoint stop it from starting (-542), and after a point in time they
+  // hold transactions the user chose not to restore (in the point's own
+  // generation those after the point, in later ones all): nothing may ever
+  // replay them. The sets keep every generation. Highest first: a crash
+  // midway leaves generations an instance refuses, never a chain that
+  // looks complete up to the point.
+  for (uint32_t g = options.gen_high; g >= options.gen_low && g != 0; --g) {
+    JB_RETURN_IF_ERROR(env->DeleteFile(
+        JoinPath(log_dir, format::ArchiveLogName(options.base_name, g))));
+    ++result.logs_removed;
+  }
+  JB_RETURN_IF_ERROR(env->SyncDir(log_dir));
   return result;
 }
 

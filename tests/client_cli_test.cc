@@ -244,8 +244,12 @@ TEST_F(CliTest, RestoreUntilTimeOrGenerationStopsBetweenTwoCommits) {
                              std::to_string(gen_b)),
             std::string::npos)
       << by_time.out;
-  EXPECT_NE(by_time.out.find("\"transactions_skipped\":1}"), std::string::npos)
+  EXPECT_NE(by_time.out.find("\"transactions_skipped\":1,"), std::string::npos)
       << by_time.out;
+  // The replay's log copies are gone from the target: the default layout
+  // of an instance there (jetbackd: DATA/logs) starts on an empty log dir.
+  EXPECT_NE(by_time.out.find("\"logs_removed\":"), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(Path("r-time/logs")));
   Rows want = base;
   want.insert(before_b.begin(), before_b.end());
   want["b"] = "2";
@@ -260,6 +264,14 @@ TEST_F(CliTest, RestoreUntilTimeOrGenerationStopsBetweenTwoCommits) {
   EXPECT_NE(at_a.out.find("point reached: generation " + std::to_string(gen_a)),
             std::string::npos)
       << at_a.out;
+  // b's generation and those after it: none of it restored, and said so.
+  EXPECT_NE(at_a.out.find(absl::StrCat("; generations ", gen_a + 1, "-")),
+            std::string::npos)
+      << at_a.out;
+  EXPECT_NE(at_a.out.find("none of their transactions was restored"),
+            std::string::npos)
+      << at_a.out;
+  EXPECT_TRUE(fs::is_empty(Path("r-a/logs")));
   Rows want_a = base;
   want_a["a"] = "1";
   ExpectSameRows(RowsOfRestored(Path("r-a")), want_a);

@@ -164,7 +164,6 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
                        status);
   }
   const Manifest& m = run.manifest();
-  const bool options_wire = args.wire_compress != "none";
   const double seconds = absl::ToDoubleSeconds(run.elapsed());
   const double rate = seconds > 0 ? run.total_bytes() / seconds : 0;
   if (g.json()) {
@@ -172,15 +171,13 @@ int RunBackup(const GlobalOptions& g, const BackupArgs& args) {
         "{\"ok\":true,\"instance\":%s,\"kind\":%s,\"dir\":%s,\"set\":%s,"
         "\"backup_id\":%s,"
         "\"files\":%d,\"bytes\":%llu,\"seconds\":%.3f,\"gen_low\":%u,"
-        "\"gen_high\":%u,\"truncated_logs\":%s%s}\n",
+        "\"gen_high\":%u,\"truncated_logs\":%s,\"wire_bytes\":%llu}\n",
         JsonString(m.instance()).c_str(), JsonString(m.kind()).c_str(),
         JsonString(where).c_str(), JsonString(set_id).c_str(),
         JsonString(m.backup_id()).c_str(), m.files_size(),
         static_cast<unsigned long long>(run.total_bytes()), seconds,
         m.gen_low(), m.gen_high(), m.truncated_logs() ? "true" : "false",
-        options_wire
-            ? absl::StrCat(",\"wire_bytes\":", run.wire_bytes()).c_str()
-            : "");
+        static_cast<unsigned long long>(run.wire_bytes()));
   } else {
     std::printf(
         "backup %s of instance %s saved at %s: %d files, %s in %s (%s/s), "

@@ -16,9 +16,9 @@
 #include "client/cli/commands.h"
 #include "client/cli/ese_restore_cmd.h"
 #include "client/cli/output.h"
+#include "client/cli/point_in_time.h"
 #include "client/repo/backup_set.h"
 #include "client/repo/restore_chain.h"
-#include "client/cli/point_in_time.h"
 
 namespace jetback::cli {
 namespace {
@@ -137,10 +137,10 @@ int RunRestore(const GlobalOptions& g, const RestoreArgs& args) {
   if (g.json()) {
     std::printf(
         "{\"ok\":true,\"to\":%s,\"log_bytes_replayed\":%llu,"
-        "\"replay_seconds\":%.3f%s}\n",
+        "\"replay_seconds\":%.3f,\"logs_removed\":%u%s}\n",
         JsonString(args.to).c_str(),
         static_cast<unsigned long long>(stats.log_bytes_replayed),
-        absl::ToDoubleSeconds(stats.replay_time),
+        absl::ToDoubleSeconds(stats.replay_time), stats.logs_removed,
         args.until.given()
             ? absl::StrCat(",\"point\":", PointJson(stats.point)).c_str()
             : "");

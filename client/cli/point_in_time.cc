@@ -53,9 +53,16 @@ std::string DescribePoint(const RestorePoint& p) {
       absl::StrFormat("%d transactions replayed, %d skipped",
                       p.transactions_replayed, p.transactions_skipped);
   if (p.reached) {
+    std::string dropped;
+    if (p.dropped_gen_low != 0) {
+      dropped = absl::StrCat(
+          "; generations ", p.dropped_gen_low, "-", p.dropped_gen_high,
+          " lie after the point: none of their transactions was restored");
+    }
     return absl::StrCat("point reached: generation ", p.generation,
                         ", last transaction committed at ",
-                        FormatCommitTime(p.last_commit_time), "; ", counts);
+                        FormatCommitTime(p.last_commit_time), "; ", counts,
+                        " (committed after the point)", dropped);
   }
   return absl::StrCat(
       "point not reached: the logs end first; everything replayed, up to "
@@ -67,10 +74,11 @@ std::string DescribePoint(const RestorePoint& p) {
 std::string PointJson(const RestorePoint& p) {
   return absl::StrFormat(
       "{\"reached\":%s,\"generation\":%d,\"last_commit_time\":\"%s\","
-      "\"transactions_replayed\":%d,\"transactions_skipped\":%d}",
+      "\"transactions_replayed\":%d,\"transactions_skipped\":%d,"
+      "\"dropped_gen_low\":%d,\"dropped_gen_high\":%d}",
       p.reached ? "true" : "false", p.generation,
       FormatCommitTime(p.last_commit_time), p.transactions_replayed,
-      p.transactions_skipped);
+      p.transactions_skipped, p.dropped_gen_low, p.dropped_gen_high);
 }
 
 }  // namespace jetback::cli

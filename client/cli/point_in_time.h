@@ -38,9 +38,10 @@ absl::Status ApplyUntil(const UntilArgs& until, RestoreOptions* options);
 // RFC 3339 in UTC with microseconds, or "unknown" for InfinitePast.
 std::string FormatCommitTime(absl::Time t);
 
-// One line for people: the point reached, or that the logs ended first.
+// One line for people: the point reached and the generations wholly after
+// it (not restored), or that the logs ended first.
 std::string DescribePoint(const RestorePoint& point);
-// A JSON object for --output json.
+// A JSON object for --output json (dropped_gen_low/high 0: none).
 std::string PointJson(const RestorePoint& point);
 
 }  // namespace jetback::cli

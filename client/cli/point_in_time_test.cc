@@ -42,5 +42,29 @@ TEST(PointInTimeArgs, BadInputIsInvalidParameter) {
   EXPECT_FALSE(options.until_time.has_value());
 }
 
+TEST(PointInTimeReport, SaysWhichGenerationsWereDropped) {
+  RestorePoint p;
+  p.reached = true;
+  p.generation = 5;
+  p.last_commit_time = absl::FromUnixMicros(1764684185123000);
+  p.transactions_replayed = 7;
+  p.transactions_skipped = 3;
+  p.dropped_gen_low = 6;
+  p.dropped_gen_high = 8;
+  EXPECT_EQ(DescribePoint(p),
+            "point reached: generation 5, last transaction committed at "
+            "2025-12-02T14:03:05.123000Z; 7 transactions replayed, 3 skipped "
+            "(committed after the point); generations 6-8 lie after the "
+            "point: none of their transactions was restored");
+  EXPECT_EQ(PointJson(p),
+            "{\"reached\":true,\"generation\":5,\"last_commit_time\":"
+            "\"2025-12-02T14:03:05.123000Z\",\"transactions_replayed\":7,"
+            "\"transactions_skipped\":3,\"dropped_gen_low\":6,"
+            "\"dropped_gen_high\":8}");
+  p.dropped_gen_low = p.dropped_gen_high = 0;  // the point in the last one
+  EXPECT_EQ(DescribePoint(p).find("lie after"), std::string::npos);
+  EXPECT_NE(PointJson(p).find("\"dropped_gen_low\":0,"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace jetback::cli

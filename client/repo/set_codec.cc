@@ -23,6 +23,7 @@
 #include "absl/strings/strip.h"
 #include "client/digests.h"
 #include "client/repo/backup_set.h"
+#include "client/repo/set_file_pipe.h"
 #include "jetback/status.h"
 
 namespace jetback::repo {
@@ -225,7 +226,8 @@ class EncodingWriter : public SetWriter {
     auto file = std::make_unique<EncodedSetFile>(std::move(inner), options_,
                                                  binding_, name, sha256);
     JB_RETURN_IF_ERROR(file->Init());
-    return file;
+    if (!options_.pipe) return file;
+    return PipedSetFile(std::move(file));
   }
 
   absl::Status Finish(const Manifest& manifest) override {

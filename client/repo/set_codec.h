@@ -92,6 +92,10 @@ class RepoKey {
 struct EncodeOptions {
   CompressOptions compress;
   std::shared_ptr<const RepoKey> key;  // encrypts when set
+  // Compress and encrypt on a thread of each file's own (set_file_pipe.h)
+  // rather than in Append's caller, the thread receiving the stream. Off
+  // only to measure the difference (bench/set_codec_bench.cc --no-pipe).
+  bool pipe = true;
   bool encoded() const { return compress.codec != kCodecNone || key; }
 };
 

@@ -28,7 +28,8 @@ namespace jetback {
 struct RestoreOptions {
   std::string backup_dir;
   // Receives the restored databases (same file names) and a scratch log
-  // directory "<target_dir>/logs" holding the replayed generations.
+  // directory "<target_dir>/logs" holding copies of the generations while
+  // they replay; a successful restore leaves it empty (see Restore).
   std::string target_dir;
   std::string base_name = "E00";
   uint32_t gen_low = 0;   // required: first generation to replay
@@ -58,6 +59,10 @@ struct RestorePoint {
   absl::Time last_commit_time = absl::InfinitePast();
   uint64_t transactions_replayed = 0;
   uint64_t transactions_skipped = 0;  // committed beyond the point
+  // When reached: generations dropped_gen_low..dropped_gen_high (0, 0:
+  // none) come after the point and none of their transactions was applied.
+  // The skipped transactions lie there or after the point in `generation`.
+  uint32_t dropped_gen_low = 0, dropped_gen_high = 0;
 };
 
 struct RestoredDatabase {
@@ -71,13 +76,18 @@ struct RestoreResult {
   // Wall time of the replay alone (after the copies into target_dir).
   absl::Duration replay_time;
   RestorePoint point;
+  // Generation copies removed from <target_dir>/logs after the replay.
+  uint32_t logs_removed = 0;
 };
 
 // Checks, in order: logs gen_low..gen_high present (-1811), one signature
 // (-555), chained by previous-generation creation time (-556); per database:
 // header readable (-1206), streamed (-615), trailer checksum (-535),
 // trailer matches header and log set (-552), gen_low too high (-554),
-// gen_high too low (-553). Then replays and leaves clean databases.
+// gen_high too low (-553). Then replays and leaves clean databases, and
+// <target_dir>/logs empty: the databases need no log, and an instance
+// started on the target (its log dir is TARGET/logs in jetbackd's default
+// layout) starts a log of its own, with nothing past a point to replay.
 // -1003 for missing gen_low/gen_high or an existing non-empty target;
 // -1032 naming the holder when the target is a running instance's directory.
 // Point in time: -1003 for both bounds at once, or a time bound over a log
