@@ -20,9 +20,9 @@ namespace {
 
 using format::kLogBlockSize;
 
-// Buffers are allocated in huge-page units: a 16 MiB generation is then 8
-// page faults the first time, not 4,096, and direct reads need 4 KiB
-// alignment anyway.
+// Buffers are allocated in huge-page units (where the kernel grants huge
+// pages, a 16 MiB generation is 8 page faults the first time, not 4,096);
+// direct reads need 4 KiB alignment anyway.
 constexpr size_t kBufferAlign = size_t{2} << 20;
 
 // The first block in [from, to) that verifies as the start of a group of

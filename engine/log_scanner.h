@@ -56,7 +56,8 @@ class LogScanner {
                                const RecordFn& fn,
                                const std::string& read_next = "");
 
-  // Bytes of buffer held now (both buffers).
+  // Bytes of buffer held now (both buffers). Call with no read ahead in
+  // flight (after a Scan without read_next).
   size_t buffer_bytes() const { return current_.capacity + spare_.capacity; }
   // How many times a buffer was (re)allocated: at most once per size
   // increase per buffer, never per generation.

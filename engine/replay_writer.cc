@@ -44,7 +44,8 @@ absl::Status ReplayWriter::Write(uint64_t offset, absl::string_view data) {
     return file_->Write(offset, data);
   }
   if (arena_ == nullptr) {
-    // Huge-page aligned and advised: 64 faults for 128 MiB, not 32,768.
+    // Huge-page aligned and advised: where the kernel grants huge pages,
+    // 64 faults for 128 MiB instead of 32,768.
     const size_t align = size_t{2} << 20;
     const size_t bytes = (slots_ * page_size_ + align - 1) / align * align;
     arena_.reset(static_cast<char*>(std::aligned_alloc(align, bytes)));
