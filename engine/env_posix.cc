@@ -143,6 +143,7 @@ class PosixEnv : public Env {
     int flags = O_CLOEXEC;
     switch (mode) {
       case OpenMode::kReadOnly:
+      case OpenMode::kReadOnlyDirect:
         flags |= O_RDONLY;
         break;
       case OpenMode::kReadOnlyRegular:
@@ -164,7 +165,8 @@ class PosixEnv : public Env {
       return JetStatus(jet::JET_errInvalidPath, "empty file path");
     }
     if (mode == OpenMode::kCreateExclusiveDirect ||
-        mode == OpenMode::kReadWriteDirect) {
+        mode == OpenMode::kReadWriteDirect ||
+        mode == OpenMode::kReadOnlyDirect) {
       int fd = open(path.c_str(), flags | O_DIRECT, 0644);
       if (fd >= 0) return std::unique_ptr<File>(new PosixFile(fd, path, true));
       // EINVAL: no O_DIRECT on this filesystem; open it buffered below.

@@ -58,10 +58,11 @@ void StartPage(absl::Span<char> page, PageType type) {
 uint64_t Checksum(const void* data, size_t n) { return XXH3_64bits(data, n); }
 
 bool IsZero(absl::Span<const char> data) {
-  for (char c : data) {
-    if (c != 0) return false;
-  }
-  return true;
+  // memcmp with itself one byte on is vectorised; a byte loop is not, and
+  // replay checks the zero tail of every log generation block by block.
+  if (data.empty()) return true;
+  return data[0] == 0 &&
+         std::memcmp(data.data(), data.data() + 1, data.size() - 1) == 0;
 }
 
 void SealPage(absl::Span<char> page) {

@@ -4,11 +4,11 @@
 
 #include <atomic>
 #include <cstring>
-#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "engine/coding.h"
+#include "engine/log_scanner.h"
 #include "jetback/status.h"
 
 namespace jetback {
@@ -34,25 +34,6 @@ std::atomic<uint32_t> write_version{format::kLogFormatVersion};
 template <typename T>
 void AppendRaw(T v, std::string* out) {
   out->append(reinterpret_cast<const char*>(&v), sizeof(v));
-}
-
-// The first block in [from, to) that verifies as the start of a group of
-// this generation and log set.
-std::optional<uint32_t> FindGroupStart(const std::string& data,
-                                       uint32_t generation, uint64_t signature,
-                                       uint32_t from, uint32_t to) {
-  for (uint32_t c = from; c < to; ++c) {
-    absl::Span<const char> block = absl::MakeConstSpan(data).subspan(
-        size_t{c} * kLogBlockSize, kLogBlockSize);
-    if (format::IsZero(block)) continue;
-    format::LogBlockHeader h;
-    if (!format::CheckLogBlock(block, generation, c, &h).ok()) continue;
-    if ((h.flags & format::kLogBlockGroupStart) != 0 &&
-        h.log_signature == signature) {
-      return c;
-    }
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -306,136 +287,9 @@ absl::StatusOr<LogScan> ScanLogFile(
     Env* env, const std::string& path, uint32_t generation,
     uint64_t expected_signature, uint32_t start_block, bool tolerate_tail,
     const std::function<absl::Status(uint64_t, const LogRecord&)>& fn) {
-  JB_ASSIGN_OR_RETURN(auto file, env->OpenFile(path, OpenMode::kReadOnly));
-  JB_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  std::string data(size, '\0');
-  size_t got = 0;
-  JB_RETURN_IF_ERROR(file->Read(0, size, data.data(), &got));
-  data.resize(got - got % kLogBlockSize);
-  LogScan scan;
-  JB_ASSIGN_OR_RETURN(scan.header,
-                      format::DecodeLogHeader(absl::MakeConstSpan(data)));
-  if (expected_signature != 0 &&
-      scan.header.log_signature != expected_signature) {
-    return JetStatus(jet::JET_errBadLogSignature,
-                     absl::StrCat(path, " belongs to another log set"));
-  }
-  if (scan.header.generation != generation) {
-    return JetStatus(
-        jet::JET_errLogFileCorrupt,
-        absl::StrCat(path, " holds generation ", scan.header.generation,
-                     ", expected ", generation));
-  }
-  const uint32_t blocks = static_cast<uint32_t>(data.size() / kLogBlockSize);
-  uint32_t b = std::max<uint32_t>(1, start_block);
-  scan.end_block = b;
-  std::string group;
-  uint32_t group_start = 0;
-  bool in_group = false;
-  // Why the scan stopped before the last block, empty at a clean end.
-  std::string damage;
-  for (; b < blocks; ++b) {
-    absl::Span<const char> block = absl::MakeConstSpan(data).subspan(
-        size_t{b} * kLogBlockSize, kLogBlockSize);
-    format::LogBlockHeader h;
-    absl::Status s = format::CheckLogBlock(block, generation, b, &h);
-    if (!s.ok()) {
-      damage = std::string(s.message());
-      break;
-    }
-    if (h.flags == 0 && h.data_len == 0 && format::IsZero(block)) {
-      if (in_group) damage = "group cut short";
-      break;  // never written: end of the log
-    }
-    bool starts = (h.flags & format::kLogBlockGroupStart) != 0;
-    if (starts != !in_group || h.log_signature != scan.header.log_signature) {
-      damage = "block out of sequence";
-      break;
-    }
-    if (starts) {
-      in_group = true;
-      group.clear();
-      group_start = b;
-    }
-    group.append(block.data() + sizeof(format::LogBlockHeader), h.data_len);
-    if ((h.flags & format::kLogBlockGroupEnd) == 0) continue;
-    in_group = false;
-    Reader r(absl::MakeConstSpan(group));
-    uint64_t lsn = Lsn(generation, group_start * kLogBlockSize);
-    while (r.remaining() > 0) {
-      uint32_t len = r.U32();
-      auto type = static_cast<LogRecordType>(
-          r.Bytes(1).empty() ? 0 : group[r.pos() - 1]);
-      absl::string_view payload = r.Bytes(len);
-      if (!r.ok()) {
-        return JetStatus(jet::JET_errLogFileCorrupt,
-                         absl::StrCat(path, ": malformed record"));
-      }
-      Reader pr(absl::MakeConstSpan(payload.data(), payload.size()));
-      LogRecord rec{type};
-      rec.txn = pr.U64();
-      if (type == LogRecordType::kPageImage) {
-        rec.db_signature = pr.U64();
-        rec.pgno = pr.U32();
-        // A sealed block can still carry a short record (a hostile or
-        // buggy writer): -501, never a read past the payload.
-        if (!pr.ok() || payload.size() < 20) {
-          return JetStatus(jet::JET_errLogFileCorrupt,
-                           absl::StrCat(path, ": truncated page image"));
-        }
-        rec.page = payload.substr(20);
-      } else if (type == LogRecordType::kCommit) {
-        // Format 2 commits carry their time. A format 1 generation that a
-        // format 2 build went on appending to (an upgrade in place) holds
-        // both shapes, so the length decides, and format 2 files hold only
-        // timed commits.
-        if (payload.size() == 16) {
-          rec.commit_time_us = static_cast<int64_t>(pr.U64());
-        } else if (payload.size() != 8 ||
-                   scan.header.version !=
-                       format::kLogFormatVersionNoCommitTime) {
-          return JetStatus(
-              jet::JET_errLogFileCorrupt,
-              absl::StrCat(path, ": commit record of ", payload.size(),
-                           " bytes in a format ", scan.header.version, " log"));
-        }
-      } else {
-        return JetStatus(jet::JET_errLogFileCorrupt,
-                         absl::StrCat(path, ": unknown record type"));
-      }
-      if (!pr.ok()) {
-        return JetStatus(jet::JET_errLogFileCorrupt,
-                         absl::StrCat(path, ": truncated record"));
-      }
-      JB_RETURN_IF_ERROR(fn(lsn, rec));
-    }
-    scan.end_block = b + 1;
-  }
-  if (in_group && b >= blocks) damage = "group cut short";
-  // Groups are written one after another, each synced before the next
-  // starts, so a group starting after the stop point was acknowledged: the
-  // stop is damage to synced data, not a torn last write. Refuse, whatever
-  // the mode, and leave the file as it is for the operator.
-  if (b < blocks) {
-    if (std::optional<uint32_t> later = FindGroupStart(
-            data, generation, scan.header.log_signature, b + 1, blocks)) {
-      return JetStatus(
-          jet::JET_errLogFileCorrupt,
-          absl::StrCat(path, " (generation ", generation, ") block ", b, ": ",
-                       damage.empty() ? "zeroed block" : damage,
-                       "; valid log data follows at block ", *later,
-                       ", so committed transactions may lie beyond it"));
-    }
-  }
-  if (!damage.empty()) {
-    if (!tolerate_tail) {
-      return JetStatus(jet::JET_errLogFileCorrupt,
-                       absl::StrCat(path, " (generation ", generation,
-                                    ") block ", b, ": ", damage));
-    }
-    scan.torn = true;
-  }
-  return scan;
+  LogScanner scanner(env);
+  return scanner.Scan(path, generation, expected_signature, start_block,
+                      tolerate_tail, fn);
 }
 
 }  // namespace jetback

@@ -3,7 +3,8 @@
 // The write-ahead log of an instance: LogWriter appends records in group
 // commits to the current generation (E00.log), rolls to a new generation
 // when full or on request, and archives the old one (E00XXXXXXXX.log).
-// ScanLogFile reads one generation back, group by group.
+// ScanLogFile reads one generation back, group by group (LogScanner,
+// engine/log_scanner.h, reads a run of them with reused buffers).
 //
 // Record: u32 payload length, u8 type, payload. kPageImage payload: u64
 // transaction id, u64 database signature, u32 pgno, the whole page.
@@ -127,8 +128,8 @@ struct LogScan {
   bool torn = false;
 };
 // Calls fn(group_start_lsn, record) for each record of each complete group
-// from start_block on. Errors: -501 corrupt, -530 signature differs from
-// expected_signature (0: any), -1022.
+// from start_block on; record views are valid only during fn. Errors: -501
+// corrupt, -530 signature differs from expected_signature (0: any), -1022.
 absl::StatusOr<LogScan> ScanLogFile(
     Env* env, const std::string& path, uint32_t generation,
     uint64_t expected_signature, uint32_t start_block, bool tolerate_tail,

@@ -8,15 +8,20 @@
 #include "absl/strings/str_cat.h"
 #include "engine/format.h"
 #include "engine/log.h"
+#include "engine/log_scanner.h"
 #include "jetback/status.h"
 
 namespace jetback {
 namespace {
 
+// An image waiting for its transaction's commit: a view into the scanner's
+// buffer, or into `owned` once the scan moves to the next generation (a
+// transaction split by a log roll).
 struct PendingImage {
   uint64_t db_signature;
   uint32_t pgno;
-  std::string page;
+  absl::string_view page;
+  std::string owned;
 };
 
 // Writes `image` unless the page already holds it or something newer. The
@@ -86,23 +91,16 @@ absl::StatusOr<RedoStats> RedoLogFiles(
     const std::vector<RedoFile>& files, uint32_t start_block,
     bool tolerate_tail, const std::map<uint64_t, File*>& targets,
     const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes,
-    bool read_ahead, const RedoStop* stop) {
+    bool read_ahead, const RedoStop* stop, bool direct_reads) {
   RedoStats stats;
   uint64_t pending_txn = 0;
   std::vector<PendingImage> pending;
   std::string scratch;
-  // Read-ahead of the generations about to be scanned, so the disk reads the
-  // next one while this one is replayed (restore copies logs with O_DIRECT:
-  // they start cold).
-  auto prefetch = [&](size_t i) {
-    if (!read_ahead || i >= files.size()) return;
-    auto file = env->OpenFile(files[i].path, OpenMode::kReadOnly);
-    if (file.ok()) (*file)->WillNeed();
-  };
-  prefetch(0);
+  // Reads the next generation on a thread while one is replayed (restore
+  // copies logs with O_DIRECT: they start cold).
+  LogScanner scanner(env, {.direct_reads = direct_reads});
   for (size_t i = 0; i < files.size(); ++i) {
     const RedoFile& f = files[i];
-    prefetch(i + 1);
     bool last = i + 1 == files.size();
     auto fn = [&](uint64_t, const LogRecord& rec) -> absl::Status {
       if (stats.stopped) {
@@ -120,8 +118,7 @@ absl::StatusOr<RedoStats> RedoLogFiles(
                            "page image of another page size");
         }
         if (targets.count(rec.db_signature) != 0) {
-          pending.push_back(
-              {rec.db_signature, rec.pgno, std::string(rec.page)});
+          pending.push_back({rec.db_signature, rec.pgno, rec.page, {}});
         }
         return absl::OkStatus();
       }
@@ -159,8 +156,16 @@ absl::StatusOr<RedoStats> RedoLogFiles(
     };
     JB_ASSIGN_OR_RETURN(
         LogScan scan,
-        ScanLogFile(env, f.path, f.generation, log_signature,
-                    i == 0 ? start_block : 1, last && tolerate_tail, fn));
+        scanner.Scan(f.path, f.generation, log_signature,
+                     i == 0 ? start_block : 1, last && tolerate_tail, fn,
+                     read_ahead && !last ? files[i + 1].path : ""));
+    // The next Scan reuses this generation's buffer.
+    for (PendingImage& img : pending) {
+      if (img.owned.empty()) {
+        img.owned.assign(img.page.data(), img.page.size());
+        img.page = img.owned;
+      }
+    }
     if (log_signature == 0) log_signature = scan.header.log_signature;
     stats.last_generation = f.generation;
     stats.end_block = scan.end_block;

@@ -58,8 +58,9 @@ struct RedoStats {
 // An image is written only where the page on disk is missing, invalid or
 // older. page_dbtimes, per target, can stand in for reading the pages: the
 // dbtime each page has now (index pgno; 0 for absent, zero or invalid), kept
-// up to date as images are written. read_ahead: hint the next generation
-// into the page cache while one is replayed. With `stop`, also -553 when
+// up to date as images are written. read_ahead: read the next generation on
+// a thread while one is replayed; direct_reads: read the log bypassing the
+// page cache (cold logs read once, as restore's). With `stop`, also -553 when
 // the point lies inside stop->required_generation, and -1003 for a time
 // bound met by a commit without a time (log format 1).
 absl::StatusOr<RedoStats> RedoLogFiles(
@@ -67,7 +68,8 @@ absl::StatusOr<RedoStats> RedoLogFiles(
     const std::vector<RedoFile>& files, uint32_t start_block,
     bool tolerate_tail, const std::map<uint64_t, File*>& targets,
     const std::map<uint64_t, std::vector<uint64_t>*>& page_dbtimes = {},
-    bool read_ahead = true, const RedoStop* stop = nullptr);
+    bool read_ahead = true, const RedoStop* stop = nullptr,
+    bool direct_reads = false);
 
 }  // namespace jetback
 

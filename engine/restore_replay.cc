@@ -68,7 +68,8 @@ absl::StatusOr<RestoreReplayResult> ReplayArchiveLogsForRestore(
       RedoLogFiles(env, options.page_size, first.log_signature, files, 1,
                    /*tolerate_tail=*/true, targets, page_dbtimes,
                    options.read_ahead,
-                   options.stop.has_value() ? &*options.stop : nullptr));
+                   options.stop.has_value() ? &*options.stop : nullptr,
+                   options.direct_reads));
   if (options.progress) {
     for (const RedoFile& f : files) options.progress(f.generation);
   }

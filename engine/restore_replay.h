@@ -50,6 +50,9 @@ struct RestoreReplayOptions {
   std::function<void(uint32_t gen)> progress;
   ReplayWrites writes = ReplayWrites::kCoalesced;
   bool read_ahead = true;  // the next generation read while one replays
+  // The log read bypassing the page cache (restore's logs are cold and read
+  // once); falls back to buffered reads where the filesystem refuses.
+  bool direct_reads = true;
   size_t write_budget_bytes = size_t{128} << 20;  // pending images, kCoalesced
   // Point-in-time restore: replay ends before the first commit beyond it.
   std::optional<RedoStop> stop;

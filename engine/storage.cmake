@@ -12,6 +12,7 @@ set(JETBACK_STORAGE_SOURCES
   format.cc
   instance.cc
   log.cc
+  log_scanner.cc
   redo.cc
   registry.cc
   transaction.cc
@@ -21,6 +22,8 @@ set(JETBACK_STORAGE_SOURCES
 # once jetback_engine exists).
 function(jetback_storage_tests)
   jetback_cc_test(NAME format_test SRCS format_test.cc DEPS jetback_engine)
+  jetback_cc_test(NAME log_scanner_test SRCS log_scanner_test.cc
+    DEPS jetback_engine)
   jetback_cc_test(NAME background_pool_test SRCS background_pool_test.cc
     DEPS jetback_engine)
   jetback_cc_test(NAME instance_test SRCS instance_test.cc DEPS jetback_engine)

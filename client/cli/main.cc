@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   // is consumed; glibc then gives the heap top back with brk(), and on a
   // 2-vCPU guest every shrink is a TLB shootdown IPI. Measured on a 1.1 GiB
   // backup to disk: 3.0-3.7 s of CLI CPU, two thirds of it in brk(), vs
-  // 1.1-1.2 s with the heap kept (bench/results/perf-2026-12-02.md §3).
+  // 1.1-1.2 s with the heap kept (bench/results/perf-2026-12-02.md §6).
   // Kept memory is bounded by the stream's peak, a few MiB.
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -65,6 +65,10 @@ enum class OpenMode {
   // As kReadWrite, writes bypassing the page cache as kCreateExclusiveDirect
   // describes (restore's replay into a copied database).
   kReadWriteDirect,
+  // As kReadOnly, reads bypassing the page cache (O_DIRECT) when buffer,
+  // offset and length are 4 KiB aligned, buffered otherwise or where the
+  // filesystem refuses (restore's replay of cold log generations).
+  kReadOnlyDirect,
   // As kReadOnly, for a file named by something the engine does not fully
   // control: never follows a final symlink (-1023), never blocks in open
   // (a FIFO or device would) and refuses anything but a regular file (-1023).
