@@ -99,6 +99,17 @@ struct Seen {
   LogRecord rec;
 };
 
+// Scans generation 1 of `path`, collecting each record's transaction.
+absl::StatusOr<LogScan> ScanTxns(LogScanner* scanner, const std::string& path,
+                                 bool tolerate_tail,
+                                 std::vector<uint64_t>* txns) {
+  return scanner->Scan(path, 1, kSignature, 1, tolerate_tail,
+                       [txns](uint64_t, const LogRecord& r) {
+                         txns->push_back(r.txn);
+                         return absl::OkStatus();
+                       });
+}
+
 class LogScannerTest : public ::testing::TestWithParam<bool> {
  protected:
   LogScanner::Options options() const { return {.direct_reads = GetParam()}; }
@@ -217,11 +228,7 @@ TEST_P(LogScannerTest, TornTail) {
     LogScanner scanner(Env::Default(), options());
     for (bool tolerate : {true, false}) {
       std::vector<uint64_t> txns;
-      auto scan = scanner.Scan(path, 1, kSignature, 1, tolerate,
-                               [&](uint64_t, const LogRecord& r) {
-                                 txns.push_back(r.txn);
-                                 return absl::OkStatus();
-                               });
+      auto scan = ScanTxns(&scanner, path, tolerate, &txns);
       if (!tolerate) {
         EXPECT_EQ(JetErrOf(scan.status()), jet::JET_errLogFileCorrupt);
         continue;
@@ -251,11 +258,7 @@ TEST_P(LogScannerTest, CorruptMiddleBlockIsCorruptInEitherMode) {
   LogScanner scanner(Env::Default(), options());
   for (bool tolerate : {true, false}) {
     std::vector<uint64_t> txns;
-    auto scan = scanner.Scan(path, 1, kSignature, 1, tolerate,
-                             [&](uint64_t, const LogRecord& r) {
-                               txns.push_back(r.txn);
-                               return absl::OkStatus();
-                             });
+    auto scan = ScanTxns(&scanner, path, tolerate, &txns);
     EXPECT_EQ(JetErrOf(scan.status()), jet::JET_errLogFileCorrupt);
     EXPECT_NE(scan.status().message().find(
                   absl::StrCat("block ", bad, ": log block ", bad,

@@ -113,6 +113,15 @@ class PointInTimeTest : public BackupFixture {
     EXPECT_EQ(got.size(), static_cast<size_t>(kBaseRows + last + 1)) << name;
   }
 
+  // The last timed row committed in generation g or before (-1: none).
+  int LastRowThrough(uint32_t g) const {
+    int last = -1;
+    for (int i = 0; i < static_cast<int>(gens_.size()); ++i) {
+      if (gens_[i] <= g) last = i;
+    }
+    return last;
+  }
+
   uint32_t version_;
   std::string set_dir_;
   StreamedSet full_;
@@ -206,10 +215,7 @@ TEST_F(PointInTimeTest, UntilGenerationReplaysWholeGenerations) {
   Incremental();
   // The generation of a middle row: every row committed in it or before.
   const uint32_t g = gens_[kTimedRows / 2];
-  int last = -1;
-  for (int i = 0; i < kTimedRows; ++i) {
-    if (gens_[i] <= g) last = i;
-  }
+  const int last = LastRowThrough(g);
   ASSERT_LT(last, kTimedRows - 1);  // some rows lie in later generations
   RestoreOptions o = Opts("target");
   o.until_generation = g;
@@ -349,10 +355,7 @@ TEST_F(RestoredTargetTest, UntilGenerationDropsTheGenerationsAfterIt) {
   CommitTimedRows(kTimedRows);
   Incremental();
   const uint32_t g = gens_[kTimedRows / 2];
-  int last = -1;
-  for (int i = 0; i < kTimedRows; ++i) {
-    if (gens_[i] <= g) last = i;
-  }
+  const int last = LastRowThrough(g);
   RestoreOptions o = Opts("target");
   o.until_generation = g;
   auto restored = Restore(o);
